@@ -1,0 +1,38 @@
+// ipc_bench: how fast two processes exchange data, per IPC mechanism.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <string>
+
+#include "harness.h"
+#include "ipcb/ipcb.h"
+
+int main(int argc, char **argv) {
+  // The peer is this same executable; it must never reach the benchmarks.
+  int peer_status = ipcb_peer_main_if_requested(argc, argv);
+  if (peer_status >= 0) {
+    if (peer_status != 0)
+      fprintf(stderr, "ipc_bench: %s\n", ipcb_peer_error());
+    return peer_status;
+  }
+
+  ipcb::Flags flags;
+  std::string error;
+  if (!ipcb::ParseFlags(&argc, argv, &flags, &error)) {
+    fprintf(stderr, "ipc_bench: %s\n", error.c_str());
+    return 2;
+  }
+  if (flags.list) {
+    ipcb::PrintTransportList();
+    return 0;
+  }
+  ipcb_install_cleanup_handlers();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 2;
+  ipcb::AddContext(flags);
+  ipcb::RegisterBenchmarks(flags);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

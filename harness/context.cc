@@ -1,0 +1,38 @@
+// The JSON context: enough to tell two machines' results apart.
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "harness.h"
+#include "ipcb/ipcb.h"
+
+namespace ipcb {
+
+void AddContext(const Flags &flags) {
+  ipcb_sysinfo info;
+  ipcb_sysinfo_read(&info);
+  benchmark::AddCustomContext("ipcb_version", IPCB_VERSION);
+  benchmark::AddCustomContext("ipcb_git_revision", IPCB_GIT_REVISION);
+  benchmark::AddCustomContext("ipcb_build_type", IPCB_BUILD_TYPE);
+  benchmark::AddCustomContext("os", info.os);
+  benchmark::AddCustomContext("os_release", info.release);
+  benchmark::AddCustomContext("os_version", info.version);
+  benchmark::AddCustomContext("machine", info.machine);
+  benchmark::AddCustomContext("cpu_model", info.cpu_model);
+  benchmark::AddCustomContext("logical_cpus",
+                              std::to_string(info.logical_cpus));
+  benchmark::AddCustomContext("page_size", std::to_string(info.page_size));
+  benchmark::AddCustomContext("cache_line", std::to_string(info.cache_line));
+  benchmark::AddCustomContext("ipc_verify", flags.verify ? "full" : "stamps");
+  benchmark::AddCustomContext("ipc_timeout_ns",
+                              std::to_string(flags.timeout_ns));
+  // Each transport's native limit as read from the running kernel.
+  for (size_t i = 0; i < ipcb_transport_count(); i++) {
+    const ipcb_transport *transport = ipcb_transport_at(i);
+    size_t max = transport->max_message ? transport->max_message() : 0;
+    benchmark::AddCustomContext(std::string("limit_") + transport->name,
+                                max ? std::to_string(max) : "none");
+  }
+}
+
+} // namespace ipcb

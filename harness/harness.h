@@ -1,0 +1,42 @@
+// ipc_bench harness: the C registry turned into Google Benchmark benchmarks.
+#ifndef IPCB_HARNESS_H
+#define IPCB_HARNESS_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ipcb {
+
+// Values of the --ipc_* flags (or their IPC_* environment fallbacks).
+struct Flags {
+  std::vector<size_t> sizes;
+  int64_t timeout_ns = 10'000'000'000;
+  bool verify = false;
+  bool list = false;
+};
+
+// The design's default sizes: 12 B (the 2017 "Hello World") to 16 MiB.
+std::vector<size_t> DefaultSizes();
+
+// Removes the --ipc_* flags from argv and fills `flags`. On a bad value,
+// returns false with a message naming the flag, the value and what is
+// accepted (the caller exits with 2 before anything runs).
+bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error);
+
+// The --ipc_* flags, for --help.
+const char *FlagsHelp();
+
+// Prints the transport table of --ipc_list to stdout.
+void PrintTransportList();
+
+// Registers every family for every available transport and size.
+void RegisterBenchmarks(const Flags &flags);
+
+// Machine, kernel limits and build facts for the JSON context.
+void AddContext(const Flags &flags);
+
+} // namespace ipcb
+
+#endif // IPCB_HARNESS_H

@@ -1,0 +1,142 @@
+/* Objects to remove if the run is killed by SIGINT or SIGTERM.
+ *
+ * A fixed table, because the handler may not allocate or lock. Each removal
+ * below is a single system call, which is what a handler may make. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <unistd.h>
+#ifdef IPCB_HAVE_SEM_OPEN
+#include <semaphore.h>
+#endif
+#ifdef IPCB_HAVE_MQ_OPEN
+#include <mqueue.h>
+#endif
+
+#include "core.h"
+
+#define MAX_TRACKED 128
+#define MAX_PEERS 16
+#define NAME_MAX_LEN 80
+
+typedef struct tracked {
+  _Atomic int used;
+  ipcb_obj_kind kind;
+  int id;
+  char name[NAME_MAX_LEN];
+} tracked;
+
+static tracked objects[MAX_TRACKED];
+static _Atomic pid_t peers[MAX_PEERS];
+
+static void add(ipcb_obj_kind kind, int id, const char *name) {
+  for (int i = 0; i < MAX_TRACKED; i++) {
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&objects[i].used, &expected, -1))
+      continue;
+    objects[i].kind = kind;
+    objects[i].id = id;
+    snprintf(objects[i].name, sizeof objects[i].name, "%s", name ? name : "");
+    atomic_store(&objects[i].used, 1); /* published only once complete */
+    return;
+  }
+}
+
+static void drop(ipcb_obj_kind kind, int id, const char *name) {
+  for (int i = 0; i < MAX_TRACKED; i++) {
+    tracked *t = &objects[i];
+    if (atomic_load(&t->used) == 1 && t->kind == kind && t->id == id &&
+        strcmp(t->name, name ? name : "") == 0) {
+      atomic_store(&t->used, 0);
+      return;
+    }
+  }
+}
+
+void ipcb_track_id(ipcb_obj_kind kind, int id) { add(kind, id, NULL); }
+void ipcb_untrack_id(ipcb_obj_kind kind, int id) { drop(kind, id, NULL); }
+void ipcb_track_name(ipcb_obj_kind kind, const char *name) {
+  add(kind, -1, name);
+}
+void ipcb_untrack_name(ipcb_obj_kind kind, const char *name) {
+  drop(kind, -1, name);
+}
+
+size_t ipcb_tracked_count(void) {
+  size_t n = 0;
+  for (int i = 0; i < MAX_TRACKED; i++)
+    n += atomic_load(&objects[i].used) != 0;
+  return n;
+}
+
+void ipcb__cleanup_add_peer(pid_t pid) {
+  for (int i = 0; i < MAX_PEERS; i++) {
+    pid_t expected = 0;
+    if (atomic_compare_exchange_strong(&peers[i], &expected, pid))
+      return;
+  }
+}
+
+void ipcb__cleanup_remove_peer(pid_t pid) {
+  for (int i = 0; i < MAX_PEERS; i++) {
+    pid_t expected = pid;
+    if (atomic_compare_exchange_strong(&peers[i], &expected, 0))
+      return;
+  }
+}
+
+static void remove_object(const tracked *t) {
+  switch (t->kind) {
+  case IPCB_OBJ_SYSV_SHM: shmctl(t->id, IPC_RMID, NULL); break;
+  case IPCB_OBJ_SYSV_SEM: semctl(t->id, 0, IPC_RMID); break;
+  case IPCB_OBJ_SYSV_MSG: msgctl(t->id, IPC_RMID, NULL); break;
+  case IPCB_OBJ_POSIX_SHM: shm_unlink(t->name); break;
+#ifdef IPCB_HAVE_SEM_OPEN
+  case IPCB_OBJ_POSIX_SEM: sem_unlink(t->name); break;
+#endif
+#ifdef IPCB_HAVE_MQ_OPEN
+  case IPCB_OBJ_POSIX_MQ: mq_unlink(t->name); break;
+#endif
+  case IPCB_OBJ_PATH: unlink(t->name); break;
+  default: break;
+  }
+}
+
+static void on_fatal_signal(int sig) {
+  for (int i = 0; i < MAX_PEERS; i++) {
+    pid_t pid = atomic_load(&peers[i]);
+    if (pid > 0)
+      kill(pid, SIGKILL);
+  }
+  for (int i = 0; i < MAX_TRACKED; i++)
+    if (atomic_load(&objects[i].used) == 1)
+      remove_object(&objects[i]);
+  signal(sig, SIG_DFL);
+  raise(sig); /* die of the same signal: the conventional status */
+}
+
+void ipcb_install_cleanup_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_fatal_signal;
+  sigfillset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+}
+
+void ipcb_unique_name(char *out, size_t len) {
+  static _Atomic unsigned counter;
+  unsigned n = atomic_fetch_add(&counter, 1);
+  uint64_t noise = (uint64_t)ipcb_now_ns() * 0x9E3779B97F4A7C15ull;
+  /* 31 characters at most: macOS limits POSIX shm and sem names to 31. */
+  snprintf(out, len, "/ipcb.%d.%u.%06llx", (int)getpid(), n % 100000,
+           (unsigned long long)(noise >> 40));
+}

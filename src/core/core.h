@@ -1,0 +1,98 @@
+/* Internal declarations shared by the files of src/core. */
+#ifndef IPCB_CORE_H
+#define IPCB_CORE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipcb/ipcb.h"
+
+#define IPCB_ERR_MAX 512
+/* Watchdog period: bounds how late peer death is noticed (design: 100 ms). */
+#define IPCB_WATCH_SLICE_NS (20 * 1000 * 1000)
+#define IPCB_DEFAULT_TIMEOUT_NS (10 * 1000000000LL)
+
+/* Shared by the watchdog thread and the thread that runs the session. */
+typedef struct ipcb_watch {
+  /* Odd while a transport call may block; bumped on entry and exit. */
+  _Atomic uint64_t epoch;
+  /* 0, or the code every later wait returns; text is written before. */
+  _Atomic int fault;
+  char fault_text[IPCB_ERR_MAX];
+} ipcb_watch;
+
+/* One side of a connection: the transport, its config and its context. */
+typedef struct ipcb_chan {
+  const ipcb_transport *tr;
+  ipcb_role role;
+  ipcb_cfg cfg;
+  int other_pid;
+  ipcb_watch *watch; /* client side only; the peer relies on signals */
+  char err[IPCB_ERR_MAX];
+  _Alignas(max_align_t) unsigned char ctx[];
+} ipcb_chan;
+
+ipcb_chan *ipcb__chan_new(const ipcb_transport *tr, ipcb_role role,
+                          const ipcb_cfg *cfg);
+ipcb_chan *ipcb__chan_of(void *ctx);
+
+/* Every blocking transport call goes through these, so the watchdog can
+ * tell "waiting" from "between calls" without a clock read. */
+static inline void ipcb__enter(ipcb_chan *ch, uint64_t *local) {
+  if (ch->watch)
+    atomic_store_explicit(&ch->watch->epoch, ++*local, memory_order_relaxed);
+}
+static inline void ipcb__leave(ipcb_chan *ch, uint64_t *local) {
+  ipcb__enter(ch, local);
+}
+
+/* errors.c */
+void ipcb__set_err(char *dst, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+const char *ipcb__errno_name(int err);
+
+/* watchdog.c: one thread per client session. */
+typedef struct ipcb_watchdog ipcb_watchdog;
+int ipcb__watchdog_start(ipcb_watchdog **out, ipcb_watch *w, pid_t peer,
+                         int64_t timeout_ns, char *err, size_t errlen);
+void ipcb__watchdog_stop(ipcb_watchdog *wd);
+/* "peer (pid 12) was killed by SIGKILL", waiting up to wait_ns for it. */
+int ipcb__peer_status(pid_t pid, int64_t wait_ns, char *out, size_t len);
+/* The signal that interrupts a blocked call, with a no-op handler. */
+void ipcb__install_wake_signal(void);
+
+/* spawn.c */
+typedef struct ipcb_spawn_req {
+  const ipcb_transport *tr;
+  const ipcb_cfg *cfg;
+  const ipcb_rdv *rdv;
+  const ipcb_options *opt;
+} ipcb_spawn_req;
+int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
+                     size_t errlen);
+/* SIGTERM, a grace period, SIGKILL, reap. Returns the wait status. */
+int ipcb__stop_peer(pid_t pid);
+
+/* pattern.c: the two halves of every pattern. */
+int ipcb__client_pingpong(ipcb_chan *ch, uint64_t *epoch, uint64_t seq,
+                          size_t n, int verify);
+int ipcb__peer_serve(ipcb_chan *ch, const ipcb_options *opt);
+
+/* cleanup.c */
+void ipcb__cleanup_add_peer(pid_t pid);
+void ipcb__cleanup_remove_peer(pid_t pid);
+
+/* peer.c: set by SIGTERM/SIGINT in the peer. */
+int ipcb__peer_should_stop(void);
+
+/* platform_<os>.c: the few calls that differ by OS. */
+int ipcb__self_exe(char *out, size_t len);
+/* In the peer: stop (SIGTERM to self) when `parent` exits. */
+int ipcb__watch_parent(pid_t parent, char *err, size_t errlen);
+
+#endif /* IPCB_CORE_H */

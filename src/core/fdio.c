@@ -1,0 +1,74 @@
+/* Helpers for transports that move bytes through file descriptors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core.h"
+
+int ipcb_pipe_cloexec(void *ctx, int fds[2]) {
+#ifdef IPCB_HAVE_PIPE2
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return ipcb_fail_errno(ctx, "pipe2");
+#else
+  /* No pipe2 (macOS): nothing else spawns while a session is set up, so the
+   * window between pipe and fcntl leaks the ends nowhere. */
+  if (pipe(fds) != 0)
+    return ipcb_fail_errno(ctx, "pipe");
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+#endif
+  return 0;
+}
+
+static int peer_gone(void *ctx, const char *what) {
+  return ipcb_fail(ctx, IPCB_EPEERDIED, "%s: the other side closed its end",
+                   what);
+}
+
+int ipcb_write_all(void *ctx, int fd, const void *buf, size_t n) {
+  const unsigned char *p = buf;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w > 0) {
+      p += w, n -= (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EINTR) {
+      int rc = ipcb_interrupted(ctx);
+      if (rc)
+        return rc;
+      continue;
+    }
+    if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+      return peer_gone(ctx, "write");
+    return ipcb_fail_errno(ctx, "write");
+  }
+  return 0;
+}
+
+int ipcb_read_all(void *ctx, int fd, void *buf, size_t n) {
+  unsigned char *p = buf;
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r > 0) {
+      p += r, n -= (size_t)r;
+      continue;
+    }
+    if (r == 0 || errno == ECONNRESET)
+      return peer_gone(ctx, "read");
+    if (errno == EINTR) {
+      int rc = ipcb_interrupted(ctx);
+      if (rc)
+        return rc;
+      continue;
+    }
+    return ipcb_fail_errno(ctx, "read");
+  }
+  return 0;
+}
+
+void ipcb_close_fd(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}

@@ -1,0 +1,110 @@
+/* The peer process: the same executable, started by the client's session. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static char peer_error[IPCB_ERR_MAX];
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+int ipcb__peer_should_stop(void) { return stop_requested != 0; }
+
+const char *ipcb_peer_error(void) { return peer_error; }
+
+typedef struct peer_args {
+  const char *name, *token;
+  int fd_base, nfds, ppid;
+  ipcb_options opt;
+  ipcb_cfg cfg;
+} peer_args;
+
+static const char *arg_value(int argc, char **argv, const char *key) {
+  size_t len = strlen(key);
+  for (int i = 1; i < argc; i++)
+    if (strncmp(argv[i], key, len) == 0)
+      return argv[i] + len;
+  return NULL;
+}
+
+static int parse_args(int argc, char **argv, peer_args *a) {
+  const char *fds = arg_value(argc, argv, "--ipc_fds=");
+  const char *cfg = arg_value(argc, argv, "--ipc_cfg=");
+  int pattern, verify;
+  long long timeout;
+  a->token = arg_value(argc, argv, "--ipc_rdv=");
+  if (!a->token || !fds || !cfg ||
+      sscanf(fds, "%d,%d,%d", &a->fd_base, &a->nfds, &a->ppid) != 3 ||
+      sscanf(cfg, "%d,%zu,%d,%zu,%u,%lld", &pattern, &a->opt.bytes, &verify,
+             &a->cfg.max_bytes, &a->cfg.depth, &timeout) != 6 ||
+      a->nfds < 0 || a->nfds > IPCB_RDV_MAX_FDS) {
+    ipcb__set_err(peer_error, sizeof peer_error,
+                  "peer: malformed --ipc_rdv/--ipc_fds/--ipc_cfg arguments");
+    return -EINVAL;
+  }
+  a->opt.pattern = (ipcb_pattern)pattern;
+  a->opt.verify = verify;
+  a->opt.timeout_ns = timeout;
+  a->cfg.timeout_ns = timeout;
+  return 0;
+}
+
+static void install_stop_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: a blocked call returns EINTR */
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+static int serve(const peer_args *a, const ipcb_transport *tr) {
+  ipcb_rdv rdv;
+  memset(&rdv, 0, sizeof rdv);
+  snprintf(rdv.token, sizeof rdv.token, "%s", a->token);
+  rdv.nfds = a->nfds;
+  for (int i = 0; i < a->nfds; i++)
+    rdv.fds[i] = a->fd_base + i;
+  ipcb_chan *ch = ipcb__chan_new(tr, IPCB_ROLE_PEER, &a->cfg);
+  if (!ch)
+    return -ENOMEM;
+  ch->other_pid = a->ppid;
+  int rc = tr->attach(ch->ctx, IPCB_ROLE_PEER, &a->cfg, &rdv);
+  if (!rc)
+    rc = ipcb__peer_serve(ch, &a->opt);
+  if (rc && rc != IPCB_ESTOPPED)
+    ipcb__set_err(peer_error, sizeof peer_error, "peer %s: %s", tr->name,
+                  ch->err);
+  tr->teardown(ch->ctx, IPCB_ROLE_PEER);
+  free(ch);
+  return rc == IPCB_ESTOPPED ? 0 : rc;
+}
+
+int ipcb_peer_main_if_requested(int argc, char **argv) {
+  const char *name = arg_value(argc, argv, "--ipc_peer=");
+  peer_args a;
+  if (!name)
+    return -1;
+  memset(&a, 0, sizeof a);
+  install_stop_handlers();
+  if (parse_args(argc, argv, &a) != 0)
+    return 2;
+  const ipcb_transport *tr = ipcb_transport_find(name);
+  if (!tr) {
+    ipcb__set_err(peer_error, sizeof peer_error, "peer: unknown transport '%s'",
+                  name);
+    return 2;
+  }
+  if (ipcb__watch_parent((pid_t)a.ppid, peer_error, sizeof peer_error) != 0)
+    return 1;
+  return serve(&a, tr) == 0 ? 0 : 1;
+}

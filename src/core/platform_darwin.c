@@ -1,0 +1,101 @@
+/* macOS specifics of the core: own executable, parent death, machine facts. */
+#include <errno.h>
+#include <mach-o/dyld.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/event.h>
+#include <sys/sysctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core.h"
+
+int ipcb__self_exe(char *out, size_t len) {
+  uint32_t size = (uint32_t)len;
+  if (_NSGetExecutablePath(out, &size) != 0)
+    return -ENAMETOOLONG;
+  return 0;
+}
+
+static void *parent_watch_thread(void *arg) {
+  int kq = (int)(intptr_t)arg;
+  struct kevent ev;
+  /* Blocks until NOTE_EXIT: macOS has no PR_SET_PDEATHSIG. SIGTERM is sent
+   * to the process so the serving thread's blocked call is interrupted. */
+  while (kevent(kq, NULL, 0, &ev, 1, NULL) < 0 && errno == EINTR)
+    ;
+  kill(getpid(), SIGTERM);
+  return NULL;
+}
+
+int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
+  struct kevent ev;
+  pthread_t thread;
+  sigset_t all, old;
+  int kq = kqueue();
+  if (kq < 0) {
+    ipcb__set_err(err, errlen, "kqueue: %s", ipcb__errno_name(errno));
+    return -errno;
+  }
+  EV_SET(&ev, parent, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, NULL);
+  if (kevent(kq, &ev, 1, NULL, 0, NULL) < 0) {
+    int e = errno; /* ESRCH: the client already exited */
+    close(kq);
+    ipcb__set_err(err, errlen, "kevent(EVFILT_PROC, pid %d): %s", (int)parent,
+                  ipcb__errno_name(e));
+    return e == ESRCH ? IPCB_EPEERDIED : -e;
+  }
+  /* The watcher blocks every signal so SIGTERM lands on the serving thread. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc =
+      pthread_create(&thread, NULL, parent_watch_thread, (void *)(intptr_t)kq);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    close(kq);
+    ipcb__set_err(err, errlen, "pthread_create: %s", ipcb__errno_name(rc));
+    return -rc;
+  }
+  pthread_detach(thread);
+  return 0;
+}
+
+static void sysctl_string(const char *name, char *out, size_t len) {
+  size_t size = len;
+  if (sysctlbyname(name, out, &size, NULL, 0) != 0)
+    snprintf(out, len, "unknown");
+}
+
+static long sysctl_long(const char *name, long fallback) {
+  int64_t value = 0;
+  size_t size = sizeof value;
+  if (sysctlbyname(name, &value, &size, NULL, 0) != 0)
+    return fallback;
+  if (size == sizeof(int32_t)) {
+    int32_t narrow;
+    memcpy(&narrow, &value, sizeof narrow);
+    return narrow;
+  }
+  return (long)value;
+}
+
+void ipcb_sysinfo_read(ipcb_sysinfo *out) {
+  struct utsname u;
+  char product[64];
+  memset(out, 0, sizeof *out);
+  if (uname(&u) == 0) {
+    snprintf(out->os, sizeof out->os, "%s", u.sysname);
+    snprintf(out->release, sizeof out->release, "%s", u.release);
+    snprintf(out->machine, sizeof out->machine, "%s", u.machine);
+  }
+  sysctl_string("kern.osproductversion", product, sizeof product);
+  snprintf(out->version, sizeof out->version, "macOS %s", product);
+  sysctl_string("machdep.cpu.brand_string", out->cpu_model,
+                sizeof out->cpu_model);
+  out->logical_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  out->page_size = sysconf(_SC_PAGESIZE);
+  out->cache_line = sysctl_long("hw.cachelinesize", 64);
+}

@@ -1,0 +1,70 @@
+/* Linux specifics of the core: own executable, parent death, machine facts. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core.h"
+
+int ipcb__self_exe(char *out, size_t len) {
+  /* Re-executing /proc/self/exe survives a renamed or moved binary. */
+  snprintf(out, len, "/proc/self/exe");
+  return 0;
+}
+
+int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
+  /* PDEATHSIG follows the thread that spawned us; the core spawns from the
+   * benchmark thread, which lives as long as the session. SIGTERM lets the
+   * peer remove what the dead client cannot. */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+    ipcb__set_err(err, errlen, "prctl(PR_SET_PDEATHSIG): %s",
+                  ipcb__errno_name(errno));
+    return -errno;
+  }
+  if (getppid() != parent) { /* died before prctl took effect */
+    ipcb__set_err(err, errlen,
+                  "the client (pid %d) exited before the peer "
+                  "started",
+                  (int)parent);
+    return IPCB_EPEERDIED;
+  }
+  return 0;
+}
+
+static void read_cpu_model(char *out, size_t len) {
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[256];
+  snprintf(out, len, "unknown");
+  if (!f)
+    return;
+  while (fgets(line, sizeof line, f)) {
+    char *colon = strchr(line, ':');
+    if (!colon || strncmp(line, "model name", 10) != 0)
+      continue;
+    colon += 2;
+    colon[strcspn(colon, "\n")] = '\0';
+    snprintf(out, len, "%s", colon);
+    break;
+  }
+  fclose(f);
+}
+
+void ipcb_sysinfo_read(ipcb_sysinfo *out) {
+  struct utsname u;
+  memset(out, 0, sizeof *out);
+  if (uname(&u) == 0) {
+    snprintf(out->os, sizeof out->os, "%s", u.sysname);
+    snprintf(out->release, sizeof out->release, "%s", u.release);
+    snprintf(out->version, sizeof out->version, "%s", u.version);
+    snprintf(out->machine, sizeof out->machine, "%s", u.machine);
+  }
+  read_cpu_model(out->cpu_model, sizeof out->cpu_model);
+  out->logical_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  out->page_size = sysconf(_SC_PAGESIZE);
+  out->cache_line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
+  if (out->cache_line <= 0)
+    out->cache_line = 64;
+}

@@ -1,0 +1,136 @@
+/* A session: one client channel, its peer process and its watchdog. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+struct ipcb_session {
+  const ipcb_transport *tr;
+  ipcb_options opt;
+  ipcb_chan *ch;
+  ipcb_watch watch;
+  ipcb_watchdog *wd;
+  pid_t peer;
+  uint64_t seq;   /* the last request's sequence number */
+  uint64_t epoch; /* the client's call epoch, mirrored into watch.epoch */
+  int fault;      /* once set, every call returns it */
+  char label[160];
+  char err[IPCB_ERR_MAX];
+};
+
+/* Record a failure; if the peer is gone, say how it went. */
+static int fail(ipcb_session *s, int rc, const char *text) {
+  char status[160] = "";
+  int dead = s->peer > 0 &&
+             ipcb__peer_status(s->peer, rc == IPCB_EPEERDIED ? 200000000 : 0,
+                               status, sizeof status);
+  if (dead && rc != IPCB_EPEERDIED && strstr(text, status) == NULL)
+    rc = IPCB_EPEERDIED;
+  if (dead && strstr(text, status) == NULL)
+    snprintf(s->err, sizeof s->err, "%s: %s", status, text);
+  else
+    snprintf(s->err, sizeof s->err, "%s", text);
+  s->fault = rc;
+  return rc;
+}
+
+static void make_label(ipcb_session *s) {
+  size_t limit = s->tr->max_message ? s->tr->max_message() : 0;
+  char sz[32];
+  s->label[0] = '\0';
+  if (!(s->tr->caps & IPCB_CAP_CHUNKED) || !limit || s->opt.bytes <= limit)
+    return;
+  ipcb_format_size(limit, sz, sizeof sz);
+  snprintf(s->label, sizeof s->label, "chunked: %zu messages of <= %s each",
+           (s->opt.bytes + limit - 1) / limit, sz);
+}
+
+static int start(ipcb_session *s) {
+  ipcb_rdv rdv;
+  char why[IPCB_ERR_MAX] = "";
+  int rc = s->tr->probe ? s->tr->probe(why, sizeof why) : 0;
+  if (rc)
+    return fail(s, rc, why);
+  memset(&rdv, 0, sizeof rdv);
+  rc = s->tr->setup(s->ch->ctx, &s->ch->cfg, &rdv);
+  if (!rc) {
+    ipcb_spawn_req req = {s->tr, &s->ch->cfg, &rdv, &s->opt};
+    rc = ipcb__spawn_peer(&req, &s->peer, why, sizeof why);
+  } else {
+    snprintf(why, sizeof why, "%s", s->ch->err);
+  }
+  /* The peer holds its ends now; ours must go, so that its death is EOF. */
+  for (int i = 0; i < rdv.nfds; i++)
+    close(rdv.fds[i]);
+  if (rc)
+    return fail(s, rc, why);
+  s->ch->other_pid = (int)s->peer;
+  ipcb__cleanup_add_peer(s->peer);
+  rc = ipcb__watchdog_start(&s->wd, &s->watch, s->peer, s->ch->cfg.timeout_ns,
+                            why, sizeof why);
+  if (rc)
+    return fail(s, rc, why);
+  ipcb__enter(s->ch, &s->epoch);
+  rc = s->tr->attach(s->ch->ctx, IPCB_ROLE_CLIENT, &s->ch->cfg, &rdv);
+  ipcb__leave(s->ch, &s->epoch);
+  if (rc)
+    return fail(s, rc, s->ch->err);
+  make_label(s);
+  return 0;
+}
+
+int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
+                      ipcb_session **out) {
+  ipcb_session *s = calloc(1, sizeof *s);
+  *out = s;
+  if (!s)
+    return -ENOMEM;
+  s->tr = tr;
+  s->opt = *opt;
+  if (s->opt.timeout_ns <= 0)
+    s->opt.timeout_ns = IPCB_DEFAULT_TIMEOUT_NS;
+  ipcb_cfg cfg = {opt->bytes, 1, s->opt.timeout_ns};
+  if (opt->bytes == 0 || opt->bytes > IPCB_SIZE_MAX_BYTES)
+    return fail(s, -EINVAL, "message size must be 1 B to 1 GiB");
+  s->ch = ipcb__chan_new(tr, IPCB_ROLE_CLIENT, &cfg);
+  if (!s->ch)
+    return fail(s, -ENOMEM, "out of memory for the transport context");
+  s->ch->watch = &s->watch;
+  ipcb__install_wake_signal();
+  return start(s);
+}
+
+int ipcb_pingpong(ipcb_session *s) {
+  if (s->fault)
+    return s->fault;
+  s->seq += 2;
+  int rc = ipcb__client_pingpong(s->ch, &s->epoch, s->seq, s->opt.bytes,
+                                 s->opt.verify);
+  return rc ? fail(s, rc, s->ch->err) : 0;
+}
+
+const char *ipcb_session_error(const ipcb_session *s) {
+  return s ? s->err : "out of memory";
+}
+
+const char *ipcb_session_label(const ipcb_session *s) { return s->label; }
+
+int ipcb_session_peer_pid(const ipcb_session *s) { return (int)s->peer; }
+
+void ipcb_session_close(ipcb_session *s) {
+  if (!s)
+    return;
+  if (s->peer > 0) {
+    ipcb__stop_peer(s->peer);
+    ipcb__cleanup_remove_peer(s->peer);
+  }
+  ipcb__watchdog_stop(s->wd);
+  if (s->ch) {
+    s->tr->teardown(s->ch->ctx, IPCB_ROLE_CLIENT);
+    free(s->ch);
+  }
+  free(s);
+}

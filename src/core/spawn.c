@@ -1,0 +1,111 @@
+/* Starting and stopping the peer: posix_spawn of our own executable.
+ *
+ * Spawn, never fork: CoreFoundation and libdispatch are unsafe in a forked
+ * child, a fork would copy the benchmark library's state, and Mach port
+ * rights do not survive fork() on macOS. */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+extern char **environ;
+
+#define STOP_GRACE_NS (1000 * 1000 * 1000)
+
+/* Inherited fds land at base, base+1, ... with base above every source fd,
+ * so no dup2 overwrites a source that a later dup2 still reads. dup2 to a
+ * new number also clears FD_CLOEXEC, which the transports set. */
+static int fd_base(const ipcb_rdv *rdv) {
+  int base = 3;
+  for (int i = 0; i < rdv->nfds; i++)
+    if (rdv->fds[i] + 1 > base)
+      base = rdv->fds[i] + 1;
+  return base;
+}
+
+static int prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
+                   const ipcb_rdv *rdv, int base) {
+  sigset_t none, dflt;
+  int rc = posix_spawn_file_actions_init(fa);
+  for (int i = 0; !rc && i < rdv->nfds; i++)
+    rc = posix_spawn_file_actions_adddup2(fa, rdv->fds[i], base + i);
+  if (!rc)
+    rc = posix_spawnattr_init(attr);
+  sigemptyset(&none);
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGPIPE);
+  sigaddset(&dflt, SIGINT);
+  sigaddset(&dflt, SIGTERM);
+  sigaddset(&dflt, SIGURG);
+  if (!rc)
+    rc = posix_spawnattr_setsigmask(attr, &none);
+  if (!rc)
+    rc = posix_spawnattr_setsigdefault(attr, &dflt);
+  if (!rc)
+    rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF);
+  return rc;
+}
+
+int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
+                     size_t errlen) {
+  char exe[1024], a_peer[128], a_rdv[IPCB_RDV_TOKEN_MAX + 16], a_fds[64],
+      a_cfg[160];
+  const ipcb_cfg *cfg = req->cfg;
+  int base = fd_base(req->rdv);
+  int rc = ipcb__self_exe(exe, sizeof exe);
+  if (rc) {
+    ipcb__set_err(err, errlen, "cannot find the running executable's path");
+    return rc;
+  }
+  snprintf(a_peer, sizeof a_peer, "--ipc_peer=%s", req->tr->name);
+  snprintf(a_rdv, sizeof a_rdv, "--ipc_rdv=%s", req->rdv->token);
+  snprintf(a_fds, sizeof a_fds, "--ipc_fds=%d,%d,%d", base, req->rdv->nfds,
+           (int)getpid());
+  snprintf(a_cfg, sizeof a_cfg, "--ipc_cfg=%d,%zu,%d,%zu,%u,%lld",
+           (int)req->opt->pattern, req->opt->bytes, req->opt->verify,
+           cfg->max_bytes, cfg->depth, (long long)cfg->timeout_ns);
+  char *argv[] = {exe, a_peer, a_rdv, a_fds, a_cfg, NULL};
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  rc = prepare(&fa, &attr, req->rdv, base);
+  if (!rc)
+    rc = posix_spawn(pid, exe, &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc) {
+    ipcb__set_err(err, errlen, "posix_spawn(%s): %s (%s)", exe,
+                  ipcb__errno_name(rc), strerror(rc));
+    return -rc;
+  }
+  return 0;
+}
+
+int ipcb__stop_peer(pid_t pid) {
+  int status = 0;
+  kill(pid, SIGTERM);
+  int64_t end = ipcb_now_ns() + STOP_GRACE_NS;
+  long nap_ns = 20 * 1000; /* a peer usually exits within tens of us */
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR))
+      return status;
+    if (ipcb_now_ns() >= end)
+      break;
+    struct timespec nap = {0, nap_ns};
+    nanosleep(&nap, NULL);
+    if (nap_ns < 10 * 1000 * 1000)
+      nap_ns *= 2;
+  }
+  kill(pid, SIGKILL); /* stuck, or stopped with SIGSTOP */
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return status;
+}

@@ -1,0 +1,121 @@
+/* ipcb: sessions, exchange patterns, payload stamps, errors and the registry.
+ *
+ * The public C API that the harness and the tests use. It knows nothing of
+ * Google Benchmark: a session is one client with one peer process, and each
+ * pattern call is one timed unit of work.
+ */
+#ifndef IPCB_IPCB_H
+#define IPCB_IPCB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipcb/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Project error codes; everything else is a negated errno. */
+enum {
+  IPCB_EPEERDIED = -1000, /* the other side exited or was killed */
+  IPCB_ETIMEDOUT = -1001, /* a wait made no progress within the deadline */
+  IPCB_ECORRUPT = -1002,  /* a stamp, pattern byte, size or header was wrong */
+  IPCB_ELIMIT = -1003,    /* a kernel limit is too small for the request */
+  IPCB_EUNAVAIL = -1004,  /* the mechanism does not exist or is not allowed */
+  IPCB_EKERN = -1005,     /* a Mach kern_return_t; the text names it */
+  IPCB_ESTOPPED = -1006,  /* SIGTERM or SIGINT asked this side to stop */
+};
+
+/* "EPIPE", "IPCB_ETIMEDOUT", ... or "E?" for an unknown code. */
+const char *ipcb_code_name(int code);
+
+/* ---- Registry: the transports CMake compiled, in a stable order ---------- */
+size_t ipcb_transport_count(void);
+const ipcb_transport *ipcb_transport_at(size_t i);
+const ipcb_transport *ipcb_transport_find(const char *name);
+
+/* ---- Sessions and patterns ---------------------------------------------- */
+typedef enum ipcb_pattern { IPCB_PINGPONG = 0 } ipcb_pattern;
+
+typedef struct ipcb_options {
+  ipcb_pattern pattern;
+  size_t bytes;       /* payload of one message */
+  int64_t timeout_ns; /* per blocking call without progress; 0 = 10 s */
+  int verify;         /* fill and check every byte, not only the stamps */
+} ipcb_options;
+
+typedef struct ipcb_session ipcb_session;
+
+/* Create the objects, spawn the peer, attach both sides. Returns 0, or a
+ * negative code; in both cases *out is a session (or NULL when out of
+ * memory) whose error text says what failed, and which must be closed. */
+int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
+                      ipcb_session **out);
+/* One round trip: send `bytes` stamped bytes, receive `bytes` back, check. */
+int ipcb_pingpong(ipcb_session *s);
+/* The text of the last failure: call, errno name, limit, peer status. */
+const char *ipcb_session_error(const ipcb_session *s);
+/* A label for the result ("chunked at 8192 B: 512 msgs/message") or "". */
+const char *ipcb_session_label(const ipcb_session *s);
+/* The peer's pid while it runs (for tests). */
+int ipcb_session_peer_pid(const ipcb_session *s);
+/* Stop and reap the peer, tear down both sides' objects. NULL is fine. */
+void ipcb_session_close(ipcb_session *s);
+
+/* ---- The peer side ----------------------------------------------------- */
+/* Call first in main(). Returns -1 if this process is not a peer; otherwise
+ * serves until the client stops it and returns the exit status to use. */
+int ipcb_peer_main_if_requested(int argc, char **argv);
+/* Why the peer failed, after a nonzero status ("" otherwise). */
+const char *ipcb_peer_error(void);
+
+/* ---- Payload stamps ---------------------------------------------------- */
+/* The first 8 bytes of each 64-byte line carry seq ^ (line * K), little
+ * endian on every target so far; a shorter message or last line carries the
+ * low bytes.
+ * With verify, every other byte carries a pattern of (seq, offset). */
+void ipcb_stamp(void *buf, size_t n, uint64_t seq, int verify);
+/* 0, or IPCB_ECORRUPT with the first bad offset described in err. */
+int ipcb_stamp_check(const void *buf, size_t n, uint64_t seq, int verify,
+                     char *err, size_t errlen);
+
+/* ---- Flags' values ----------------------------------------------------- */
+#define IPCB_SIZE_MAX_BYTES ((size_t)1 << 30)
+/* "12,4KiB,4MiB": decimal integers with an optional unit B, KiB, MiB, GiB
+ * (also K, M, G; binary). Each in 1 B..1 GiB, no duplicates. Returns 0 or
+ * -EINVAL with the reason in err. */
+int ipcb_parse_sizes(const char *text, size_t *out, size_t cap, size_t *count,
+                     char *err, size_t errlen);
+/* "10s", "500ms", "2m", "1.5s" -> ns, in 1 ms..1 h. 0 or -EINVAL. */
+int ipcb_parse_duration(const char *text, int64_t *ns, char *err,
+                        size_t errlen);
+/* "4 MiB", "12 B": a size as people read it. */
+void ipcb_format_size(size_t n, char *out, size_t len);
+
+/* ---- Process-wide -------------------------------------------------------- */
+/* SIGINT/SIGTERM remove every tracked kernel object, stop the peers, then
+ * die of the same signal. Call once from main(). */
+void ipcb_install_cleanup_handlers(void);
+/* Number of tracked objects still alive (0 after a clean run). */
+size_t ipcb_tracked_count(void);
+/* CLOCK_MONOTONIC (Linux) or CLOCK_UPTIME_RAW (macOS), in ns. */
+int64_t ipcb_now_ns(void);
+
+/* Facts about this machine for the benchmark context. */
+typedef struct ipcb_sysinfo {
+  char os[72];       /* "Linux", "Darwin" */
+  char release[128]; /* kernel release */
+  char version[256]; /* kernel or OS version string */
+  char machine[72];  /* "x86_64", "arm64" */
+  char cpu_model[128];
+  int logical_cpus;
+  long page_size;
+  long cache_line;
+} ipcb_sysinfo;
+void ipcb_sysinfo_read(ipcb_sysinfo *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IPCB_IPCB_H */

@@ -1,0 +1,190 @@
+/* ipcb transport contract: what one IPC mechanism implements to be measured.
+ *
+ * A transport is one C file that ends with a single
+ *     const ipcb_transport ipcb_tr_<Name> = { ... };
+ * CMake compiles the files of the platform's folders and generates the registry
+ * from their names, so adding a transport is adding a file.
+ *
+ * A transport only moves bytes. Timing, payload stamps, exchange patterns, the
+ * peer process, deadlines and peer-death detection belong to the core.
+ *
+ * Roles: the client is the benchmark process; the peer is the same executable
+ * re-executed by the core. Each side owns one private context of ctx_size
+ * bytes, zeroed and allocated by the core, and passed to every call as `ctx`.
+ *
+ * Errors: every int-returning call returns 0 or a negative code (a negated
+ * errno or one of the IPCB_E* codes of ipcb.h) and, on failure, fills the
+ * channel's error text through ipcb_fail*() below, naming the call and the
+ * errno name.
+ *
+ * Blocking and deadlines: a call that may block must return IPCB_EPEERDIED or
+ * IPCB_ETIMEDOUT when the core asks it to. The core's watchdog interrupts a
+ * blocked system call with a signal (no SA_RESTART), so every EINTR must be
+ * answered with `rc = ipcb_interrupted(ctx); if (rc) return rc;` and a retry.
+ * A transport that busy-waits calls ipcb_interrupted() in its spin loop.
+ */
+#ifndef IPCB_TRANSPORT_H
+#define IPCB_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Capability flags (ipcb_transport.caps). */
+enum {
+  /* Messages above max_message() are split by the transport; the benchmark
+   * label shows the chunk size and count. Without it, a size above
+   * max_message() is refused with IPCB_ELIMIT. */
+  IPCB_CAP_CHUNKED = 1u << 0,
+  /* The receiver reads the sender's pages without a kernel copy. */
+  IPCB_CAP_ZERO_COPY = 1u << 1,
+  /* The payload travels through memory mapped by both processes. */
+  IPCB_CAP_SHARED_MEMORY = 1u << 2,
+  /* Waits spin on a CPU: meaningful only with two CPUs free. */
+  IPCB_CAP_SPINS = 1u << 3,
+  /* A floor to read other results against, not an IPC mechanism. */
+  IPCB_CAP_BASELINE = 1u << 4,
+};
+
+typedef enum ipcb_role { IPCB_ROLE_CLIENT = 0, IPCB_ROLE_PEER = 1 } ipcb_role;
+
+/* What a session asks of the transport; identical on both sides. */
+typedef struct ipcb_cfg {
+  size_t max_bytes;   /* the largest message either side will send */
+  unsigned depth;     /* messages one side may send before the other receives */
+  int64_t timeout_ns; /* deadline of one blocking call without progress */
+} ipcb_cfg;
+
+#define IPCB_RDV_TOKEN_MAX 256
+#define IPCB_RDV_MAX_FDS 8
+
+/* The rendezvous: what setup() hands to the peer. The token travels as one argv
+ * element (printable, no NUL); the fds are inherited. In the peer, fds[i] holds
+ * the inherited descriptor's number there, which may differ from the client's.
+ */
+typedef struct ipcb_rdv {
+  char token[IPCB_RDV_TOKEN_MAX];
+  int fds[IPCB_RDV_MAX_FDS];
+  int nfds;
+} ipcb_rdv;
+
+typedef struct ipcb_transport {
+  /* CamelCase, unique; appears in benchmark names (PingPong/<name>/<bytes>). */
+  const char *name;
+  /* One line for --ipc_list. */
+  const char *summary;
+  /* IPCB_CAP_* flags. */
+  unsigned caps;
+  /* Bytes of private state per side; the core allocates and zeroes it. */
+  size_t ctx_size;
+
+  /* Usable on this machine? Returns 0, or a negative code with the reason in
+   * `why` (for example "kernel.msgmni is 0"). Never blocks. May be NULL. */
+  int (*probe)(char *why, size_t why_len);
+
+  /* The native per-message limit read from the running kernel (msgmax, shmmax,
+   * the datagram size...). 0 means none. Never blocks. May be NULL. */
+  size_t (*max_message)(void);
+
+  /* Client, before the peer exists: create the kernel objects, sized for
+   * cfg->max_bytes and cfg->depth, and describe them in `rdv`. Never blocks.
+   * A size the mechanism cannot carry fails with IPCB_ELIMIT through
+   * ipcb_fail_limit(). Objects that must not outlive a crash are registered
+   * with ipcb_track_*(). The descriptors put in rdv->fds belong to the core
+   * from then on: it closes them in the client once the peer holds them (or
+   * once setup failed). On failure, teardown() is still called. */
+  int (*setup)(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv);
+
+  /* Each side, after the spawn: finish the connection. The peer's ctx is fresh
+   * and learns everything from `cfg` and `rdv`. May block until the other side
+   * attaches (deadline applies). The client's attach returns only once the peer
+   * holds every object, so names can be unlinked and SysV ids removed here. */
+  int (*attach)(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                const ipcb_rdv *rdv);
+
+  /* Where the next message of n bytes (n <= max_bytes) is written: a private
+   * staging buffer, a shared slot, a mapped region. May block while every slot
+   * is in flight. The buffer belongs to the transport and stays valid until
+   * send(). */
+  int (*send_buf)(void *ctx, size_t n, void **buf);
+
+  /* Hand over the n bytes written at send_buf. May block (a full pipe or
+   * queue). On return the transport may reuse nothing the receiver still
+   * reads. */
+  int (*send)(void *ctx, size_t n);
+
+  /* Wait for the next message. *n holds, on entry, the size the pattern
+   * expects (byte streams read exactly that much) and, on return, the size
+   * delivered. *p stays valid, in the receiver's address space, until
+   * release(). A corrupt or hostile header (a size or chunk count out of
+   * bounds) fails with IPCB_ECORRUPT before anything is read or written. */
+  int (*recv)(void *ctx, const void **p, size_t *n);
+
+  /* The receiver is done with *p: ack the slot, unmap, vm_deallocate. */
+  int (*release)(void *ctx);
+
+  /* Release everything this side holds; the client also removes the kernel
+   * objects. Idempotent, never blocks, safe after a failure at any step and
+   * on a zeroed ctx. */
+  void (*teardown)(void *ctx, ipcb_role role);
+} ipcb_transport;
+
+/* ---- Services the core offers to transports ---------------------------- */
+
+/* Fill the error text (printf-style) and return `code`. */
+int ipcb_fail(void *ctx, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* "<call>: <ENAME> (<strerror>)" from the current errno; returns -errno. */
+int ipcb_fail_errno(void *ctx, const char *call);
+/* A kernel limit: "<what> needs <need> bytes but <limit> is <value>; raise it
+ * with <how>". Returns IPCB_ELIMIT. */
+int ipcb_fail_limit(void *ctx, const char *what, uint64_t need,
+                    const char *limit, uint64_t value, const char *how);
+
+/* After EINTR or in a spin loop: 0 to go on waiting, or IPCB_EPEERDIED /
+ * IPCB_ETIMEDOUT (with the error text filled) when the wait must end. */
+int ipcb_interrupted(void *ctx);
+
+/* The other side's process id (0 if unknown), for CMA-style transports. */
+int ipcb_other_pid(void *ctx);
+
+/* Objects removed by the core's SIGINT/SIGTERM handler if the run is killed
+ * before teardown. Track right after creation, untrack right after removal. */
+typedef enum ipcb_obj_kind {
+  IPCB_OBJ_SYSV_SHM,
+  IPCB_OBJ_SYSV_SEM,
+  IPCB_OBJ_SYSV_MSG,
+  IPCB_OBJ_POSIX_SHM,
+  IPCB_OBJ_POSIX_SEM,
+  IPCB_OBJ_POSIX_MQ,
+  IPCB_OBJ_PATH,
+} ipcb_obj_kind;
+void ipcb_track_id(ipcb_obj_kind kind, int id);
+void ipcb_untrack_id(ipcb_obj_kind kind, int id);
+void ipcb_track_name(ipcb_obj_kind kind, const char *name);
+void ipcb_untrack_name(ipcb_obj_kind kind, const char *name);
+
+/* ---- Helpers for descriptor-based transports ---------------------------- */
+
+/* A pipe with FD_CLOEXEC on both ends (pipe2 where it exists). */
+int ipcb_pipe_cloexec(void *ctx, int fds[2]);
+/* Write or read exactly n bytes, answering EINTR with ipcb_interrupted().
+ * End of file and EPIPE/ECONNRESET become IPCB_EPEERDIED. */
+int ipcb_write_all(void *ctx, int fd, const void *buf, size_t n);
+int ipcb_read_all(void *ctx, int fd, void *buf, size_t n);
+/* Close *fd if open and mark it closed (-1). */
+void ipcb_close_fd(int *fd);
+
+/* A name no other process can predict: "/ipcb.<pid>.<counter>.<random>". */
+void ipcb_unique_name(char *out, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IPCB_TRANSPORT_H */
