@@ -78,7 +78,7 @@ void PrintTransportList() {
     bool available = Available(transport, &why);
     char limit[32] = "none";
     size_t max = transport->max_message ? transport->max_message() : 0;
-    if (max)
+    if (max && max < (size_t)1 << 60) // Linux's default shmmax is ~2^64
       ipcb_format_size(max, limit, sizeof limit);
     printf("%-16s %-11s %-12s %s%s\n", transport->name,
            available ? "available" : "unavailable", limit, transport->summary,

@@ -1,6 +1,7 @@
 /* Helpers for transports that move bytes through file descriptors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -71,4 +72,24 @@ void ipcb_close_fd(int *fd) {
   if (*fd >= 0)
     close(*fd);
   *fd = -1;
+}
+
+int ipcb_socketpair_cloexec(void *ctx, int type, int fds[2]) {
+#ifdef IPCB_HAVE_SOCK_CLOEXEC
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0)
+    return ipcb_fail_errno(ctx, "socketpair");
+#else
+  if (socketpair(AF_UNIX, type, 0, fds) != 0)
+    return ipcb_fail_errno(ctx, "socketpair");
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+#endif
+#ifdef IPCB_HAVE_SO_NOSIGPIPE
+  /* macOS has no MSG_NOSIGNAL; SIGPIPE is ignored anyway, this is belt and
+   * braces for embedders that restore it. */
+  int one = 1;
+  setsockopt(fds[0], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+  setsockopt(fds[1], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+  return 0;
 }

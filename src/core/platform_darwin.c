@@ -63,12 +63,6 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
   return 0;
 }
 
-static void sysctl_string(const char *name, char *out, size_t len) {
-  size_t size = len;
-  if (sysctlbyname(name, out, &size, NULL, 0) != 0)
-    snprintf(out, len, "unknown");
-}
-
 static long sysctl_long(const char *name, long fallback) {
   int64_t value = 0;
   size_t size = sizeof value;
@@ -80,6 +74,37 @@ static long sysctl_long(const char *name, long fallback) {
     return narrow;
   }
   return (long)value;
+}
+
+int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
+  switch (id) {
+  case IPCB_LIMIT_MSGMAX:
+  case IPCB_LIMIT_MSGMNB:
+    /* SysV message limits are compiled into xnu (MSGMNB 2048), no sysctl. */
+    out->value = 2048;
+    snprintf(out->name, sizeof out->name, "MSGMNB");
+    snprintf(out->how, sizeof out->how,
+             "nothing: it is fixed in the macOS kernel");
+    return 0;
+  case IPCB_LIMIT_SHMMAX:
+  case IPCB_LIMIT_SHMALL: {
+    const char *name =
+        id == IPCB_LIMIT_SHMMAX ? "kern.sysv.shmmax" : "kern.sysv.shmall";
+    snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->how, sizeof out->how, "sudo sysctl -w %s=<%s>", name,
+             id == IPCB_LIMIT_SHMALL ? "pages" : "bytes");
+    long value = sysctl_long(name, 0);
+    out->value = value > 0 ? (uint64_t)value : 0;
+    return value > 0 ? 0 : -ENOENT;
+  }
+  }
+  return -EINVAL;
+}
+
+static void sysctl_string(const char *name, char *out, size_t len) {
+  size_t size = len;
+  if (sysctlbyname(name, out, &size, NULL, 0) != 0)
+    snprintf(out, len, "unknown");
 }
 
 void ipcb_sysinfo_read(ipcb_sysinfo *out) {

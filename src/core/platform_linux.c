@@ -34,6 +34,24 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
   return 0;
 }
 
+int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
+  static const char *const names[] = {"msgmax", "msgmnb", "shmmax", "shmall"};
+  char path[64];
+  unsigned long long value = 0;
+  if ((unsigned)id >= sizeof names / sizeof names[0])
+    return -EINVAL;
+  snprintf(out->name, sizeof out->name, "kernel.%s", names[id]);
+  snprintf(out->how, sizeof out->how, "sudo sysctl -w kernel.%s=<%s>",
+           names[id], id == IPCB_LIMIT_SHMALL ? "pages" : "bytes");
+  snprintf(path, sizeof path, "/proc/sys/kernel/%s", names[id]);
+  FILE *f = fopen(path, "r");
+  int ok = f && fscanf(f, "%llu", &value) == 1;
+  if (f)
+    fclose(f);
+  out->value = ok ? value : 0;
+  return ok ? 0 : -ENOENT;
+}
+
 static void read_cpu_model(char *out, size_t len) {
   FILE *f = fopen("/proc/cpuinfo", "r");
   char line[256];

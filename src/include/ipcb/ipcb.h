@@ -16,17 +16,6 @@
 extern "C" {
 #endif
 
-/* Project error codes; everything else is a negated errno. */
-enum {
-  IPCB_EPEERDIED = -1000, /* the other side exited or was killed */
-  IPCB_ETIMEDOUT = -1001, /* a wait made no progress within the deadline */
-  IPCB_ECORRUPT = -1002,  /* a stamp, pattern byte, size or header was wrong */
-  IPCB_ELIMIT = -1003,    /* a kernel limit is too small for the request */
-  IPCB_EUNAVAIL = -1004,  /* the mechanism does not exist or is not allowed */
-  IPCB_EKERN = -1005,     /* a Mach kern_return_t; the text names it */
-  IPCB_ESTOPPED = -1006,  /* SIGTERM or SIGINT asked this side to stop */
-};
-
 /* "EPIPE", "IPCB_ETIMEDOUT", ... or "E?" for an unknown code. */
 const char *ipcb_code_name(int code);
 

@@ -33,6 +33,17 @@
 extern "C" {
 #endif
 
+/* Project error codes; everything else is a negated errno. */
+enum {
+  IPCB_EPEERDIED = -1000, /* the other side exited or was killed */
+  IPCB_ETIMEDOUT = -1001, /* a wait made no progress within the deadline */
+  IPCB_ECORRUPT = -1002,  /* a stamp, pattern byte, size or header was wrong */
+  IPCB_ELIMIT = -1003,    /* a kernel limit is too small for the request */
+  IPCB_EUNAVAIL = -1004,  /* the mechanism does not exist or is not allowed */
+  IPCB_EKERN = -1005,     /* a Mach kern_return_t; the text names it */
+  IPCB_ESTOPPED = -1006,  /* SIGTERM or SIGINT asked this side to stop */
+};
+
 /* Capability flags (ipcb_transport.caps). */
 enum {
   /* Messages above max_message() are split by the transport; the benchmark
@@ -170,6 +181,22 @@ void ipcb_untrack_id(ipcb_obj_kind kind, int id);
 void ipcb_track_name(ipcb_obj_kind kind, const char *name);
 void ipcb_untrack_name(ipcb_obj_kind kind, const char *name);
 
+/* Kernel limits, read from the running kernel, with the name the OS gives
+ * them and how to raise them (for error texts and --ipc_list). */
+typedef enum ipcb_limit_id {
+  IPCB_LIMIT_MSGMAX, /* bytes in one SysV message */
+  IPCB_LIMIT_MSGMNB, /* bytes queued on one SysV message queue */
+  IPCB_LIMIT_SHMMAX, /* bytes in one SysV shared memory segment */
+  IPCB_LIMIT_SHMALL, /* pages of SysV shared memory system-wide */
+} ipcb_limit_id;
+typedef struct ipcb_limit {
+  uint64_t value; /* 0 if it could not be read */
+  char name[48];  /* "kernel.msgmax", "kern.sysv.shmmax" */
+  char how[128];  /* "sudo sysctl -w kernel.msgmax=<bytes>" */
+} ipcb_limit;
+/* 0, or a negative errno if the limit cannot be read here. */
+int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out);
+
 /* ---- Helpers for descriptor-based transports ---------------------------- */
 
 /* A pipe with FD_CLOEXEC on both ends (pipe2 where it exists). */
@@ -180,6 +207,30 @@ int ipcb_write_all(void *ctx, int fd, const void *buf, size_t n);
 int ipcb_read_all(void *ctx, int fd, void *buf, size_t n);
 /* Close *fd if open and mark it closed (-1). */
 void ipcb_close_fd(int *fd);
+/* socketpair(2) with FD_CLOEXEC on both ends. */
+int ipcb_socketpair_cloexec(void *ctx, int type, int fds[2]);
+
+/* A byte stream over descriptors, the shared half of Pipe, UnixStream and
+ * TCP: private staging and receive buffers, write() and read() of exactly
+ * n bytes (no framing: both sides know the size). A transport embeds it as
+ * the FIRST member of its context and plugs the functions below into its
+ * table; only setup (and a connecting attach) are its own. */
+typedef struct ipcb_fdstream {
+  int ready; /* rd/wr are valid, -1 when closed */
+  int rd, wr;
+  unsigned char *sbuf, *rbuf;
+} ipcb_fdstream;
+/* Client side, in setup: the descriptors this side keeps (rd may be wr). */
+void ipcb_fdstream_init(ipcb_fdstream *s, int rd, int wr);
+/* Attach: the peer takes rdv->fds[0] to read and rdv->fds[1] to write (or
+ * fds[0] for both when there is one); both sides allocate their buffers. */
+int ipcb_fdstream_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                         const ipcb_rdv *rdv);
+int ipcb_fdstream_send_buf(void *ctx, size_t n, void **buf);
+int ipcb_fdstream_send(void *ctx, size_t n);
+int ipcb_fdstream_recv(void *ctx, const void **p, size_t *n);
+int ipcb_fdstream_release(void *ctx);
+void ipcb_fdstream_teardown(void *ctx, ipcb_role role);
 
 /* A name no other process can predict: "/ipcb.<pid>.<counter>.<random>". */
 void ipcb_unique_name(char *out, size_t len);

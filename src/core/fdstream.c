@@ -1,0 +1,64 @@
+/* The byte-stream half shared by descriptor transports (Pipe, UnixStream,
+ * TCP): everything but creating and connecting the descriptors. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+void ipcb_fdstream_init(ipcb_fdstream *s, int rd, int wr) {
+  s->ready = 1;
+  s->rd = rd;
+  s->wr = wr;
+}
+
+int ipcb_fdstream_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                         const ipcb_rdv *rdv) {
+  ipcb_fdstream *s = ctx;
+  if (role == IPCB_ROLE_PEER) {
+    if (rdv->nfds < 1)
+      return ipcb_fail(ctx, -EINVAL, "no descriptor was inherited");
+    ipcb_fdstream_init(s, rdv->fds[0], rdv->fds[rdv->nfds > 1 ? 1 : 0]);
+  }
+  s->sbuf = malloc(cfg->max_bytes);
+  s->rbuf = malloc(cfg->max_bytes);
+  if (!s->sbuf || !s->rbuf)
+    return ipcb_fail(ctx, -ENOMEM, "malloc(%zu): out of memory",
+                     cfg->max_bytes);
+  return 0;
+}
+
+int ipcb_fdstream_send_buf(void *ctx, size_t n, void **buf) {
+  (void)n;
+  *buf = ((ipcb_fdstream *)ctx)->sbuf;
+  return 0;
+}
+
+int ipcb_fdstream_send(void *ctx, size_t n) {
+  ipcb_fdstream *s = ctx;
+  return ipcb_write_all(ctx, s->wr, s->sbuf, n);
+}
+
+int ipcb_fdstream_recv(void *ctx, const void **p, size_t *n) {
+  ipcb_fdstream *s = ctx;
+  *p = s->rbuf;
+  return ipcb_read_all(ctx, s->rd, s->rbuf, *n);
+}
+
+int ipcb_fdstream_release(void *ctx) {
+  (void)ctx;
+  return 0;
+}
+
+void ipcb_fdstream_teardown(void *ctx, ipcb_role role) {
+  ipcb_fdstream *s = ctx;
+  (void)role;
+  if (!s->ready)
+    return;
+  if (s->wr == s->rd)
+    s->wr = -1;
+  ipcb_close_fd(&s->rd);
+  ipcb_close_fd(&s->wr);
+  free(s->sbuf);
+  free(s->rbuf);
+  s->sbuf = s->rbuf = NULL;
+}

@@ -1,0 +1,190 @@
+/* SysVMsg: System V message queues, msgsnd/msgrcv, one queue per direction
+ * (posix). Messages above the kernel's per-message limit are sent as chunks.
+ *
+ * msgsnd and msgrcv want the message type in the long just before the text.
+ * Rather than copy each chunk into a header-prefixed buffer, the sender writes
+ * the type into the 8 bytes before the chunk (part of the previous chunk,
+ * already sent, or a spare header before the first), and the receiver saves
+ * and restores those bytes around msgrcv. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+
+#include "ipcb/transport.h"
+
+#define HDR sizeof(long)
+
+typedef struct msg_ctx {
+  int ready;
+  int to_peer, to_client; /* queue ids, -1 when removed */
+  int tx, rx;             /* this side's two queues */
+  size_t chunk;
+  unsigned char *sbuf, *rbuf; /* HDR spare bytes, then the payload */
+} msg_ctx;
+
+static size_t msg_chunk_limit(void) {
+  ipcb_limit max, mnb;
+  if (ipcb_kernel_limit(IPCB_LIMIT_MSGMAX, &max) || !max.value)
+    return 0;
+  /* A queue must hold a whole chunk, so the smaller of the two applies. */
+  if (ipcb_kernel_limit(IPCB_LIMIT_MSGMNB, &mnb) == 0 && mnb.value &&
+      mnb.value < max.value)
+    return (size_t)mnb.value;
+  return (size_t)max.value;
+}
+
+static int msg_probe(char *why, size_t len) {
+  if (msg_chunk_limit() == 0) {
+    snprintf(why, len, "kernel.msgmax cannot be read");
+    return IPCB_EUNAVAIL;
+  }
+  int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  if (id < 0) {
+    snprintf(why, len, "msgget: %s", strerror(errno));
+    return IPCB_EUNAVAIL;
+  }
+  msgctl(id, IPC_RMID, NULL);
+  return 0;
+}
+
+static int new_queue(void *ctx, int *id) {
+  *id = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+  if (*id < 0)
+    return ipcb_fail_errno(ctx, "msgget(IPC_PRIVATE, 0600)");
+  ipcb_track_id(IPCB_OBJ_SYSV_MSG, *id);
+  return 0;
+}
+
+static int msg_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
+  msg_ctx *c = ctx;
+  int rc;
+  (void)cfg;
+  c->ready = 1;
+  c->to_peer = c->to_client = -1;
+  if ((rc = new_queue(ctx, &c->to_peer)) || (rc = new_queue(ctx, &c->to_client)))
+    return rc;
+  snprintf(rdv->token, sizeof rdv->token, "%d,%d", c->to_peer, c->to_client);
+  return 0;
+}
+
+static int msg_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                      const ipcb_rdv *rdv) {
+  msg_ctx *c = ctx;
+  if (role == IPCB_ROLE_PEER) {
+    c->ready = 1;
+    if (sscanf(rdv->token, "%d,%d", &c->to_peer, &c->to_client) != 2)
+      return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
+  }
+  c->tx = role == IPCB_ROLE_CLIENT ? c->to_peer : c->to_client;
+  c->rx = role == IPCB_ROLE_CLIENT ? c->to_client : c->to_peer;
+  c->chunk = msg_chunk_limit();
+  c->sbuf = malloc(HDR + cfg->max_bytes);
+  c->rbuf = malloc(HDR + cfg->max_bytes);
+  if (!c->sbuf || !c->rbuf || !c->chunk)
+    return ipcb_fail(ctx, -ENOMEM, "malloc(%zu) failed", cfg->max_bytes);
+  return 0;
+}
+
+static int msg_send_buf(void *ctx, size_t n, void **buf) {
+  (void)n;
+  *buf = ((msg_ctx *)ctx)->sbuf + HDR;
+  return 0;
+}
+
+/* A queue removed under us means the other side tore down: it is gone. */
+static int msg_error(void *ctx, const char *call) {
+  if (errno == EIDRM || errno == EINVAL)
+    return ipcb_fail(ctx, IPCB_EPEERDIED, "%s: the queue was removed", call);
+  return ipcb_fail_errno(ctx, call);
+}
+
+static int msg_send(void *ctx, size_t n) {
+  msg_ctx *c = ctx;
+  for (size_t off = 0; off < n; off += c->chunk) {
+    size_t len = n - off < c->chunk ? n - off : c->chunk;
+    long type = 1;
+    memcpy(c->sbuf + off, &type, HDR); /* the header slot before the chunk */
+    while (msgsnd(c->tx, c->sbuf + off, len, 0) != 0) {
+      if (errno != EINTR)
+        return msg_error(ctx, "msgsnd");
+      int rc = ipcb_interrupted(ctx);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+static int msg_recv(void *ctx, const void **p, size_t *n) {
+  msg_ctx *c = ctx;
+  size_t want = *n;
+  for (size_t off = 0; off < want; off += c->chunk) {
+    size_t len = want - off < c->chunk ? want - off : c->chunk;
+    unsigned char saved[HDR];
+    memcpy(saved, c->rbuf + off, HDR);
+    ssize_t got;
+    /* Without MSG_NOERROR a longer message fails with E2BIG: nothing is
+     * written past the chunk. */
+    while ((got = msgrcv(c->rx, c->rbuf + off, len, 0, 0)) < 0) {
+      if (errno != EINTR)
+        return msg_error(ctx, "msgrcv");
+      int rc = ipcb_interrupted(ctx);
+      if (rc)
+        return rc;
+    }
+    memcpy(c->rbuf + off, saved, HDR);
+    if ((size_t)got != len)
+      return ipcb_fail(ctx, IPCB_ECORRUPT,
+                       "msgrcv: chunk at offset %zu has %zd bytes, expected "
+                       "%zu",
+                       off, got, len);
+  }
+  *p = c->rbuf + HDR;
+  return 0;
+}
+
+static int msg_release(void *ctx) {
+  (void)ctx;
+  return 0;
+}
+
+static void remove_queue(int *id) {
+  if (*id < 0)
+    return;
+  msgctl(*id, IPC_RMID, NULL);
+  ipcb_untrack_id(IPCB_OBJ_SYSV_MSG, *id);
+  *id = -1;
+}
+
+/* Both roles remove the queues: whichever side outlives the other cleans up
+ * (IPC_RMID of a removed id just fails). */
+static void msg_teardown(void *ctx, ipcb_role role) {
+  msg_ctx *c = ctx;
+  (void)role;
+  if (!c->ready)
+    return;
+  remove_queue(&c->to_peer);
+  remove_queue(&c->to_client);
+  free(c->sbuf);
+  free(c->rbuf);
+  c->sbuf = c->rbuf = NULL;
+}
+
+const ipcb_transport ipcb_tr_SysVMsg = {
+    .name = "SysVMsg",
+    .summary = "System V message queues (msgsnd/msgrcv), one per direction",
+    .caps = IPCB_CAP_CHUNKED,
+    .ctx_size = sizeof(msg_ctx),
+    .probe = msg_probe,
+    .max_message = msg_chunk_limit,
+    .setup = msg_setup,
+    .attach = msg_attach,
+    .send_buf = msg_send_buf,
+    .send = msg_send,
+    .recv = msg_recv,
+    .release = msg_release,
+    .teardown = msg_teardown,
+};

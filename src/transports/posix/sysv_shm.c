@@ -1,0 +1,188 @@
+/* SysVShm: a System V shared memory segment, synchronised with System V
+ * semaphores, as in the 2017 experiment (posix).
+ *
+ * The segment holds `depth` slots per direction. Per direction, semaphore
+ * FULL counts messages written and not yet received, FREE counts empty slots.
+ * semop() is a system call and orders memory like a full barrier on both
+ * sides, so the receiver sees every byte written before the FULL post.
+ *
+ * The segment is marked IPC_RMID once the peer has attached it (it lives on
+ * while mapped); the semaphore set cannot be, since removing it wakes every
+ * waiter with EIDRM, so it lives until teardown and is tracked for SIGINT. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+
+#include "ipcb/transport.h"
+
+enum { FULL0, FREE0, FULL1, FREE1, ATTACHED, NSEMS };
+
+typedef struct shm_ctx {
+  int ready;
+  int shm_id, sem_id; /* -1 once removed */
+  unsigned char *base;
+  size_t slot_size;
+  unsigned depth, tx_dir, rx_dir, tx_next, rx_next;
+} shm_ctx;
+
+static size_t shm_limit(void) {
+  ipcb_limit l;
+  return ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &l) == 0 ? (size_t)l.value : 0;
+}
+
+static int sem_op(void *ctx, int sem_id, unsigned short num, short delta,
+                  const char *what) {
+  struct sembuf op = {num, delta, 0};
+  while (semop(sem_id, &op, 1) != 0) {
+    if (errno == EIDRM || errno == EINVAL)
+      return ipcb_fail(ctx, IPCB_EPEERDIED,
+                       "semop(%s): the semaphore set was removed", what);
+    if (errno != EINTR)
+      return ipcb_fail_errno(ctx, what);
+    int rc = ipcb_interrupted(ctx);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int create_segment(void *ctx, shm_ctx *c, size_t bytes) {
+  ipcb_limit max;
+  c->shm_id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | IPC_EXCL | 0600);
+  if (c->shm_id >= 0) {
+    ipcb_track_id(IPCB_OBJ_SYSV_SHM, c->shm_id);
+    return 0;
+  }
+  if (errno == EINVAL && ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &max) == 0)
+    return ipcb_fail_limit(ctx, "shmget", bytes, max.name, max.value, max.how);
+  return ipcb_fail_errno(ctx, "shmget(IPC_PRIVATE, 0600)");
+}
+
+static int shm_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
+  shm_ctx *c = ctx;
+  ipcb_limit max;
+  c->ready = 1;
+  c->shm_id = c->sem_id = -1;
+  size_t slot = (cfg->max_bytes + 63) & ~(size_t)63;
+  size_t bytes = 2 * (size_t)cfg->depth * slot;
+  if (ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &max) == 0 && bytes > max.value)
+    return ipcb_fail_limit(ctx, "a segment for two messages", bytes, max.name,
+                           max.value, max.how);
+  int rc = create_segment(ctx, c, bytes);
+  if (rc)
+    return rc;
+  c->sem_id = semget(IPC_PRIVATE, NSEMS, IPC_CREAT | IPC_EXCL | 0600);
+  if (c->sem_id < 0)
+    return ipcb_fail_errno(ctx, "semget(IPC_PRIVATE, 0600)");
+  ipcb_track_id(IPCB_OBJ_SYSV_SEM, c->sem_id);
+  unsigned short init[NSEMS] = {0};
+  init[FREE0] = init[FREE1] = (unsigned short)cfg->depth;
+  union {
+    int val;
+    struct semid_ds *buf;
+    unsigned short *array;
+  } arg = {.array = init};
+  if (semctl(c->sem_id, 0, SETALL, arg) != 0)
+    return ipcb_fail_errno(ctx, "semctl(SETALL)");
+  snprintf(rdv->token, sizeof rdv->token, "%d,%d", c->shm_id, c->sem_id);
+  return 0;
+}
+
+static int shm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                      const ipcb_rdv *rdv) {
+  shm_ctx *c = ctx;
+  if (role == IPCB_ROLE_PEER) {
+    c->ready = 1;
+    if (sscanf(rdv->token, "%d,%d", &c->shm_id, &c->sem_id) != 2)
+      return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
+  }
+  c->slot_size = (cfg->max_bytes + 63) & ~(size_t)63;
+  c->depth = cfg->depth;
+  c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
+  c->rx_dir = 1 - c->tx_dir;
+  void *base = shmat(c->shm_id, NULL, 0);
+  if (base == (void *)-1)
+    return ipcb_fail_errno(ctx, "shmat");
+  c->base = base;
+  if (role == IPCB_ROLE_PEER)
+    return sem_op(ctx, c->sem_id, ATTACHED, 1, "post attached");
+  int rc = sem_op(ctx, c->sem_id, ATTACHED, -1, "wait for the peer's shmat");
+  if (rc)
+    return rc;
+  /* Both sides hold it: it vanishes with the last detach, even on a crash. */
+  shmctl(c->shm_id, IPC_RMID, NULL);
+  ipcb_untrack_id(IPCB_OBJ_SYSV_SHM, c->shm_id);
+  return 0;
+}
+
+static unsigned char *slot(shm_ctx *c, unsigned dir, unsigned i) {
+  return c->base + ((size_t)dir * c->depth + i) * c->slot_size;
+}
+
+static int shm_send_buf(void *ctx, size_t n, void **buf) {
+  shm_ctx *c = ctx;
+  (void)n;
+  int rc = sem_op(ctx, c->sem_id, c->tx_dir ? FREE1 : FREE0, -1, "wait free");
+  *buf = slot(c, c->tx_dir, c->tx_next);
+  return rc;
+}
+
+static int shm_send(void *ctx, size_t n) {
+  shm_ctx *c = ctx;
+  (void)n;
+  c->tx_next = (c->tx_next + 1) % c->depth;
+  return sem_op(ctx, c->sem_id, c->tx_dir ? FULL1 : FULL0, 1, "post full");
+}
+
+static int shm_recv(void *ctx, const void **p, size_t *n) {
+  shm_ctx *c = ctx;
+  (void)n; /* a slot holds exactly what the pattern sent */
+  int rc = sem_op(ctx, c->sem_id, c->rx_dir ? FULL1 : FULL0, -1, "wait full");
+  *p = slot(c, c->rx_dir, c->rx_next);
+  return rc;
+}
+
+static int shm_release(void *ctx) {
+  shm_ctx *c = ctx;
+  c->rx_next = (c->rx_next + 1) % c->depth;
+  return sem_op(ctx, c->sem_id, c->rx_dir ? FREE1 : FREE0, 1, "post free");
+}
+
+/* Either side removes what is left: the survivor of a crash cleans up. */
+static void shm_teardown(void *ctx, ipcb_role role) {
+  shm_ctx *c = ctx;
+  (void)role;
+  if (!c->ready)
+    return;
+  if (c->base)
+    shmdt(c->base);
+  c->base = NULL;
+  if (c->shm_id >= 0) {
+    shmctl(c->shm_id, IPC_RMID, NULL);
+    ipcb_untrack_id(IPCB_OBJ_SYSV_SHM, c->shm_id);
+  }
+  if (c->sem_id >= 0) {
+    semctl(c->sem_id, 0, IPC_RMID);
+    ipcb_untrack_id(IPCB_OBJ_SYSV_SEM, c->sem_id);
+  }
+  c->shm_id = c->sem_id = -1;
+}
+
+const ipcb_transport ipcb_tr_SysVShm = {
+    .name = "SysVShm",
+    .summary = "System V shared memory (shmget/shmat) with System V "
+               "semaphores, as in 2017",
+    .caps = IPCB_CAP_SHARED_MEMORY,
+    .ctx_size = sizeof(shm_ctx),
+    .max_message = shm_limit,
+    .setup = shm_setup,
+    .attach = shm_attach,
+    .send_buf = shm_send_buf,
+    .send = shm_send,
+    .recv = shm_recv,
+    .release = shm_release,
+    .teardown = shm_teardown,
+};
