@@ -1,0 +1,28 @@
+# Bad --ipc_* values: exit status 2 and a message naming flag, value and
+# what is accepted, before any benchmark runs.
+foreach(case
+    "--ipc_sizes=12,lots|--ipc_sizes: '12,lots'|accepted:"
+    "--ipc_sizes=|--ipc_sizes: ''|accepted:"
+    "--ipc_timeout=soon|--ipc_timeout: 'soon'|accepted:"
+    "--ipc_bogus=1|unknown flag --ipc_bogus|accepted:"
+    "--benchmark_bogus=1|benchmark_bogus|")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 flag)
+  list(GET parts 1 expect)
+  execute_process(COMMAND "${BENCH}" "${flag}" RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "${flag}: exit status ${rc}, expected 2\n${out}${err}")
+  endif()
+  string(FIND "${err}" "${expect}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${flag}: stderr lacks '${expect}':\n${err}")
+  endif()
+  if(out MATCHES "PingPong/")
+    message(FATAL_ERROR "${flag}: benchmarks ran despite the bad flag")
+  endif()
+endforeach()
+execute_process(COMMAND "${BENCH}" --ipc_list RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "available")
+  message(FATAL_ERROR "--ipc_list failed (${rc}):\n${out}")
+endif()

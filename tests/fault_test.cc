@@ -1,0 +1,89 @@
+// Faults: a peer killed mid-exchange, a peer that stops answering, a size
+// over a limit that cannot be chunked.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "support.h"
+
+namespace ipcb_test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class Faults : public testing::TestWithParam<const ipcb_transport *> {};
+
+TEST_P(Faults, PeerKilledMidExchangeIsReportedWithinOneSecond) {
+  int rc = 0;
+  SessionPtr session = Open(GetParam(), 4096, 0, 0, &rc);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  std::atomic<int64_t> killed_at{0};
+  int peer = ipcb_session_peer_pid(session.get());
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    killed_at = Clock::now().time_since_epoch().count();
+    kill(peer, SIGKILL);
+  });
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while ((rc = ipcb_pingpong(session.get())) == 0 && Clock::now() < deadline)
+    ;
+  int64_t noticed = Clock::now().time_since_epoch().count();
+  killer.join();
+  EXPECT_EQ(rc, IPCB_EPEERDIED) << ipcb_session_error(session.get());
+  EXPECT_NE(std::string(ipcb_session_error(session.get())).find("SIGKILL"),
+            std::string::npos)
+      << ipcb_session_error(session.get());
+  EXPECT_LT(std::chrono::nanoseconds(noticed - killed_at.load()),
+            std::chrono::seconds(1));
+  EXPECT_EQ(ipcb_pingpong(session.get()), IPCB_EPEERDIED) << "fault sticks";
+}
+
+TEST_P(Faults, SilentPeerTimesOut) {
+  int rc = 0;
+  const int64_t timeout_ns = 300 * 1000 * 1000;
+  SessionPtr session = Open(GetParam(), 64, 0, timeout_ns, &rc);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  kill(ipcb_session_peer_pid(session.get()), SIGSTOP);
+  auto start = Clock::now();
+  rc = ipcb_pingpong(session.get());
+  auto waited = Clock::now() - start;
+  EXPECT_EQ(rc, IPCB_ETIMEDOUT) << ipcb_session_error(session.get());
+  EXPECT_NE(std::string(ipcb_session_error(session.get()))
+                .find("timed out after 0.3 s"),
+            std::string::npos)
+      << ipcb_session_error(session.get());
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  // Closing kills the stopped peer (SIGTERM stays pending while stopped).
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTransports, Faults, testing::ValuesIn(Transports()),
+                         TransportName());
+
+// Run by ctest inside an IPC namespace whose kernel.shmmax is 1 MiB (see
+// tests/CMakeLists.txt); skipped where shmmax is too large to exceed.
+TEST(Limits, SysVShmOverShmmaxNamesTheLimit) {
+  const ipcb_transport *shm = ipcb_transport_find("SysVShm");
+  ipcb_limit limit{};
+  ASSERT_NE(shm, nullptr);
+  ASSERT_EQ(ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &limit), 0);
+  if (limit.value > (64u << 20))
+    GTEST_SKIP() << limit.name << " is " << limit.value
+                 << ": too large to exceed here";
+  int rc = 0;
+  SessionPtr session = Open(shm, limit.value, 0, 0, &rc);
+  std::string error = ipcb_session_error(session.get());
+  EXPECT_EQ(rc, IPCB_ELIMIT) << error;
+  EXPECT_NE(error.find(limit.name), std::string::npos) << error;
+  EXPECT_NE(error.find("sysctl -w"), std::string::npos) << error;
+}
+
+} // namespace
+} // namespace ipcb_test

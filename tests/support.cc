@@ -1,0 +1,31 @@
+#include "support.h"
+
+namespace ipcb_test {
+
+std::vector<const ipcb_transport *> Transports(bool with_baselines) {
+  std::vector<const ipcb_transport *> out;
+  for (size_t i = 0; i < ipcb_transport_count(); i++) {
+    const ipcb_transport *t = ipcb_transport_at(i);
+    char why[256];
+    if ((t->caps & IPCB_CAP_BASELINE) && !with_baselines)
+      continue;
+    if (t->probe && t->probe(why, sizeof why) != 0)
+      continue;
+    out.push_back(t);
+  }
+  return out;
+}
+
+SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
+                int64_t timeout_ns, int *rc) {
+  ipcb_options options{};
+  options.pattern = IPCB_PINGPONG;
+  options.bytes = bytes;
+  options.verify = verify;
+  options.timeout_ns = timeout_ns;
+  ipcb_session *session = nullptr;
+  *rc = ipcb_session_open(transport, &options, &session);
+  return SessionPtr(session);
+}
+
+} // namespace ipcb_test

@@ -1,0 +1,38 @@
+// Helpers shared by the test files: transport lists and a session owner.
+#ifndef IPCB_TESTS_SUPPORT_H
+#define IPCB_TESTS_SUPPORT_H
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ipcb/ipcb.h"
+
+namespace ipcb_test {
+
+// Every transport of the registry that can run here (baselines included
+// when `with_baselines`).
+std::vector<const ipcb_transport *> Transports(bool with_baselines = false);
+
+// For INSTANTIATE_TEST_SUITE_P names: the transport's name.
+struct TransportName {
+  std::string
+  operator()(const testing::TestParamInfo<const ipcb_transport *> &info) const {
+    return info.param->name;
+  }
+};
+
+struct SessionCloser {
+  void operator()(ipcb_session *s) const { ipcb_session_close(s); }
+};
+using SessionPtr = std::unique_ptr<ipcb_session, SessionCloser>;
+
+// Opens a ping-pong session; `rc` receives the open's result.
+SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
+                int64_t timeout_ns, int *rc);
+
+} // namespace ipcb_test
+
+#endif // IPCB_TESTS_SUPPORT_H
