@@ -26,6 +26,10 @@ int main(int argc, char **argv) {
     ipcb::PrintTransportList();
     return 0;
   }
+  if (!ipcb::ApplyPlacement(flags, &error)) {
+    fprintf(stderr, "ipc_bench: %s\n", error.c_str());
+    return 2;
+  }
   ipcb_install_cleanup_handlers();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))

@@ -1,5 +1,7 @@
 // The --ipc_* flags: parsed before Google Benchmark's, each with an IPC_*
 // environment fallback, each bad value reported before anything runs.
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -11,6 +13,43 @@ namespace ipcb {
 namespace {
 
 constexpr size_t kMaxSizes = 64;
+
+// "C,P", "same" (both on the first allowed CPU) or "split" (the first two).
+bool ParseCpus(const char *text, Flags *flags, std::string *why) {
+  int allowed[1024];
+  int n = ipcb_allowed_cpus(allowed, 1024);
+  if (n <= 0) {
+    *why = "cannot read the allowed CPUs";
+    return false;
+  }
+  int client = -1, peer = -1;
+  char extra;
+  if (!strcmp(text, "same")) {
+    client = peer = allowed[0];
+  } else if (!strcmp(text, "split")) {
+    if (n < 2) {
+      *why = "'split' needs two allowed CPUs, this process has one";
+      return false;
+    }
+    client = allowed[0], peer = allowed[1];
+  } else if (sscanf(text, "%d,%d%c", &client, &peer, &extra) != 2) {
+    *why = "not of the form C,P";
+    return false;
+  }
+  for (int cpu : {client, peer}) {
+    bool ok = false;
+    for (int i = 0; i < n; i++)
+      ok = ok || allowed[i] == cpu;
+    if (!ok) {
+      *why = "CPU " + std::to_string(cpu) + " is not one this process may use";
+      return false;
+    }
+  }
+  flags->pinned = true;
+  flags->client_cpu = client;
+  flags->peer_cpu = peer;
+  return true;
+}
 
 bool ParseBool(const char *text, bool *out) {
   if (!strcmp(text, "") || !strcmp(text, "1") || !strcmp(text, "true")) {
@@ -35,9 +74,26 @@ bool Apply(const std::string &name, const char *value,
       return false;
     }
     flags->sizes.assign(sizes, sizes + count);
+    flags->sizes_given = true;
   } else if (name == "timeout") {
     if (ipcb_parse_duration(value, &flags->timeout_ns, err, sizeof err)) {
       *error = source + ": " + err;
+      return false;
+    }
+  } else if (name == "window") {
+    char *end = nullptr;
+    unsigned long w = strtoul(value, &end, 10);
+    if (!*value || *end || w < 1 || w > 1024 || value[0] == '-') {
+      *error = source + ": '" + value + "': accepted: a whole number of " +
+               "messages per acknowledgement, 1 to 1024";
+      return false;
+    }
+    flags->window = static_cast<unsigned>(w);
+  } else if (name == "cpus") {
+    std::string why;
+    if (!ParseCpus(value, flags, &why)) {
+      *error = source + ": '" + value + "': " + why + "; accepted: C,P " +
+               "(client CPU, peer CPU), same, or split";
       return false;
     }
   } else if (name == "verify" || name == "list") {
@@ -62,13 +118,39 @@ std::vector<size_t> DefaultSizes() {
 
 const char *FlagsHelp() {
   return "--ipc_list, --ipc_sizes=12,4KiB,4MiB, --ipc_timeout=10s, "
-         "--ipc_verify";
+         "--ipc_window=64, --ipc_cpus=C,P|same|split, --ipc_verify";
+}
+
+bool ApplyPlacement(const Flags &flags, std::string *error) {
+  if (!flags.pinned)
+    return true;
+  int rc = ipcb_pin_self(flags.client_cpu);
+  if (rc == -ENOTSUP) {
+    *error = "--ipc_cpus: this OS has no thread pinning; both sides run at "
+             "QoS user-interactive instead (drop the flag)";
+    return false;
+  }
+  if (rc != 0) {
+    *error = "--ipc_cpus: cannot pin to CPU " +
+             std::to_string(flags.client_cpu) + ": " + ipcb_code_name(rc);
+    return false;
+  }
+  return true;
+}
+
+std::string PlacementText(const Flags &flags) {
+  if (!flags.pinned)
+    return "not pinned";
+  return "client=" + std::to_string(flags.client_cpu) +
+         " peer=" + std::to_string(flags.peer_cpu);
 }
 
 bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error) {
   flags->sizes = DefaultSizes();
   static const char *const kEnv[][2] = {{"sizes", "IPC_SIZES"},
                                         {"timeout", "IPC_TIMEOUT"},
+                                        {"window", "IPC_WINDOW"},
+                                        {"cpus", "IPC_CPUS"},
                                         {"verify", "IPC_VERIFY"}};
   for (const auto &env : kEnv)
     if (const char *value = getenv(env[1]))

@@ -12,9 +12,13 @@ namespace ipcb {
 // Values of the --ipc_* flags (or their IPC_* environment fallbacks).
 struct Flags {
   std::vector<size_t> sizes;
+  bool sizes_given = false; // ColdStart defaults to 12 B and 4 MiB only
   int64_t timeout_ns = 10'000'000'000;
+  unsigned window = 64;
   bool verify = false;
   bool list = false;
+  bool pinned = false; // --ipc_cpus given: client_cpu and peer_cpu hold
+  int client_cpu = -1, peer_cpu = -1;
 };
 
 // The design's default sizes: 12 B (the 2017 "Hello World") to 16 MiB.
@@ -27,6 +31,13 @@ bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error);
 
 // The --ipc_* flags, for --help.
 const char *FlagsHelp();
+
+// Pins this thread (the benchmark thread) as --ipc_cpus asks. False with a
+// message where the OS cannot pin.
+bool ApplyPlacement(const Flags &flags, std::string *error);
+
+// "client=0 peer=1", or what is in force without pinning.
+std::string PlacementText(const Flags &flags);
 
 // Prints the transport table of --ipc_list to stdout.
 void PrintTransportList();

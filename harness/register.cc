@@ -3,40 +3,13 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "families.h"
 #include "harness.h"
-#include "session.h"
 
 namespace ipcb {
 namespace {
-
-// One benchmark run: a peer started here, one untimed warm-up round trip,
-// then the timed loop. Any failure skips this benchmark only.
-void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
-                 size_t bytes, const Flags &flags) {
-  ipcb_options options{};
-  options.pattern = IPCB_PINGPONG;
-  options.bytes = bytes;
-  options.timeout_ns = flags.timeout_ns;
-  options.verify = flags.verify;
-  Session session(transport, options);
-  if (!session.ok() || !session.Step(ipcb_pingpong)) {
-    state.SkipWithError(session.error().c_str());
-    return;
-  }
-  for (auto _ : state) {
-    if (!session.Step(ipcb_pingpong)) {
-      state.SkipWithError(session.error().c_str());
-      break;
-    }
-  }
-  // Both directions carry `bytes`, so a round trip moves 2 * bytes.
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 *
-                          static_cast<int64_t>(bytes));
-  std::string label = ipcb_session_label(session.get());
-  if (!label.empty())
-    state.SetLabel(label);
-}
 
 bool Available(const ipcb_transport *transport, std::string *why) {
   char text[512] = "";
@@ -48,7 +21,26 @@ bool Available(const ipcb_transport *transport, std::string *why) {
 
 } // namespace
 
+using RunFn = void (*)(benchmark::State &, const ipcb_transport *, size_t,
+                       const Flags &);
+
+void RegisterFamily(const char *family, RunFn run,
+                    const ipcb_transport *transport,
+                    const std::vector<size_t> &sizes, const Flags &flags) {
+  for (size_t bytes : sizes) {
+    std::string name = std::string(family) + "/" + transport->name + "/" +
+                       std::to_string(bytes);
+    benchmark::RegisterBenchmark(name.c_str(), [run, transport, bytes, flags](
+                                                   benchmark::State &state) {
+      run(state, transport, bytes, flags);
+    })->UseRealTime();
+  }
+}
+
 void RegisterBenchmarks(const Flags &flags) {
+  // ColdStart reproduces the 2017 table: "Hello World" and 4 MiB.
+  std::vector<size_t> cold_sizes =
+      flags.sizes_given ? flags.sizes : std::vector<size_t>{12, 4 << 20};
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *transport = ipcb_transport_at(i);
     std::string why;
@@ -59,14 +51,9 @@ void RegisterBenchmarks(const Flags &flags) {
               transport->name, why.c_str());
       continue;
     }
-    for (size_t bytes : flags.sizes) {
-      std::string name = "PingPong/" + std::string(transport->name) + "/" +
-                         std::to_string(bytes);
-      benchmark::RegisterBenchmark(name.c_str(), [transport, bytes, flags](
-                                                     benchmark::State &state) {
-        RunPingPong(state, transport, bytes, flags);
-      })->UseRealTime();
-    }
+    RegisterFamily("PingPong", RunPingPong, transport, flags.sizes, flags);
+    RegisterFamily("Stream", RunStream, transport, flags.sizes, flags);
+    RegisterFamily("ColdStart", RunColdStart, transport, cold_sizes, flags);
   }
 }
 

@@ -79,8 +79,14 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
 int ipcb__stop_peer(pid_t pid);
 
 /* pattern.c: the two halves of every pattern. */
-int ipcb__client_pingpong(ipcb_chan *ch, uint64_t *epoch, uint64_t seq,
-                          size_t n, int verify);
+size_t ipcb__request_bytes(const ipcb_options *opt);
+size_t ipcb__ack_bytes(const ipcb_options *opt);
+/* PingPong and ColdStart: one request carrying seq, its reply seq + 1. */
+int ipcb__client_request(ipcb_chan *ch, uint64_t *epoch, uint64_t seq,
+                         const ipcb_options *opt);
+/* Stream: one message carrying seq; the window's last also awaits the ack. */
+int ipcb__client_stream(ipcb_chan *ch, uint64_t *epoch, uint64_t seq,
+                        int last_of_window, const ipcb_options *opt);
 int ipcb__peer_serve(ipcb_chan *ch, const ipcb_options *opt);
 
 /* cleanup.c */

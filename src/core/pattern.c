@@ -1,4 +1,7 @@
-/* Exchange patterns, written once: the client's half and the peer's loop. */
+/* Exchange patterns, written once: the client's half and the peer's loop.
+ *
+ * Requests carry even sequence numbers and replies or acks the next odd one,
+ * so an echo of the request's own bytes (stale shared memory) fails. */
 #include <stdio.h>
 
 #include "core.h"
@@ -41,21 +44,58 @@ static int recv_checked(ipcb_chan *ch, uint64_t *epoch, size_t n, uint64_t seq,
   return rc ? rc : rel;
 }
 
-/* Requests carry even sequence numbers, replies the next odd one, so an echo
- * of the request's own bytes (stale shared memory) fails the check. */
-int ipcb__client_pingpong(ipcb_chan *ch, uint64_t *epoch, uint64_t seq,
-                          size_t n, int verify) {
-  int rc = send_stamped(ch, epoch, n, seq, verify);
-  return rc ? rc : recv_checked(ch, epoch, n, seq + 1, verify);
+size_t ipcb__request_bytes(const ipcb_options *opt) {
+  return opt->pattern == IPCB_COLDSTART ? 1 : opt->bytes;
 }
 
-int ipcb__peer_serve(ipcb_chan *ch, const ipcb_options *opt) {
+size_t ipcb__ack_bytes(const ipcb_options *opt) {
+  return opt->bytes < 64 ? opt->bytes : 64;
+}
+
+int ipcb__client_request(ipcb_chan *ch, uint64_t *epoch, uint64_t seq,
+                         const ipcb_options *opt) {
+  int rc = send_stamped(ch, epoch, ipcb__request_bytes(opt), seq, opt->verify);
+  return rc ? rc : recv_checked(ch, epoch, opt->bytes, seq + 1, opt->verify);
+}
+
+int ipcb__client_stream(ipcb_chan *ch, uint64_t *epoch, uint64_t seq,
+                        int last_of_window, const ipcb_options *opt) {
+  int rc = send_stamped(ch, epoch, opt->bytes, seq, opt->verify);
+  if (rc || !last_of_window)
+    return rc;
+  return recv_checked(ch, epoch, ipcb__ack_bytes(opt), seq + 1, opt->verify);
+}
+
+static int serve_requests(ipcb_chan *ch, const ipcb_options *opt) {
   uint64_t epoch = 0;
+  size_t request = ipcb__request_bytes(opt);
   for (uint64_t seq = 2;; seq += 2) {
-    int rc = recv_checked(ch, &epoch, opt->bytes, seq, opt->verify);
+    int rc = recv_checked(ch, &epoch, request, seq, opt->verify);
     if (!rc)
       rc = send_stamped(ch, &epoch, opt->bytes, seq + 1, opt->verify);
     if (rc)
       return rc;
   }
+}
+
+static int serve_stream(ipcb_chan *ch, const ipcb_options *opt) {
+  uint64_t epoch = 0, seq = 0;
+  unsigned window = ch->cfg.depth;
+  for (;;) {
+    for (unsigned i = 0; i < window; i++) {
+      seq += 2;
+      int rc = recv_checked(ch, &epoch, opt->bytes, seq, opt->verify);
+      if (rc)
+        return rc;
+    }
+    int rc =
+        send_stamped(ch, &epoch, ipcb__ack_bytes(opt), seq + 1, opt->verify);
+    if (rc)
+      return rc;
+  }
+}
+
+int ipcb__peer_serve(ipcb_chan *ch, const ipcb_options *opt) {
+  return opt->pattern == IPCB_STREAM ? serve_stream(ch, opt)
+                                     : serve_requests(ch, opt);
 }

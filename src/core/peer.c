@@ -37,14 +37,15 @@ static const char *arg_value(int argc, char **argv, const char *key) {
 static int parse_args(int argc, char **argv, peer_args *a) {
   const char *fds = arg_value(argc, argv, "--ipc_fds=");
   const char *cfg = arg_value(argc, argv, "--ipc_cfg=");
-  int pattern, verify;
+  int pattern, verify, cpu;
   long long timeout;
   a->token = arg_value(argc, argv, "--ipc_rdv=");
   if (!a->token || !fds || !cfg ||
       sscanf(fds, "%d,%d,%d", &a->fd_base, &a->nfds, &a->ppid) != 3 ||
-      sscanf(cfg, "%d,%zu,%d,%zu,%u,%lld", &pattern, &a->opt.bytes, &verify,
-             &a->cfg.max_bytes, &a->cfg.depth, &timeout) != 6 ||
-      a->nfds < 0 || a->nfds > IPCB_RDV_MAX_FDS) {
+      sscanf(cfg, "%d,%zu,%d,%zu,%u,%lld,%d", &pattern, &a->opt.bytes, &verify,
+             &a->cfg.max_bytes, &a->cfg.depth, &timeout, &cpu) != 7 ||
+      a->cfg.depth == 0 || a->opt.bytes == 0 || a->nfds < 0 ||
+      a->nfds > IPCB_RDV_MAX_FDS) {
     ipcb__set_err(peer_error, sizeof peer_error,
                   "peer: malformed --ipc_rdv/--ipc_fds/--ipc_cfg arguments");
     return -EINVAL;
@@ -52,6 +53,9 @@ static int parse_args(int argc, char **argv, peer_args *a) {
   a->opt.pattern = (ipcb_pattern)pattern;
   a->opt.verify = verify;
   a->opt.timeout_ns = timeout;
+  a->opt.pin_peer = cpu >= 0;
+  a->opt.peer_cpu = cpu;
+  a->opt.window = a->cfg.depth;
   a->cfg.timeout_ns = timeout;
   return 0;
 }
@@ -106,5 +110,10 @@ int ipcb_peer_main_if_requested(int argc, char **argv) {
   }
   if (ipcb__watch_parent((pid_t)a.ppid, peer_error, sizeof peer_error) != 0)
     return 1;
+  if (a.opt.pin_peer && ipcb_pin_self(a.opt.peer_cpu) != 0) {
+    ipcb__set_err(peer_error, sizeof peer_error, "peer: cannot pin to CPU %d",
+                  a.opt.peer_cpu);
+    return 1;
+  }
   return serve(&a, tr) == 0 ? 0 : 1;
 }

@@ -63,6 +63,18 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
   return 0;
 }
 
+int ipcb_pin_self(int cpu) {
+  (void)cpu; /* no thread pinning on macOS; QoS is set instead */
+  return -ENOTSUP;
+}
+
+int ipcb_allowed_cpus(int *out, int cap) {
+  int n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  for (int i = 0; i < n && i < cap; i++)
+    out[i] = i;
+  return n < cap ? n : cap;
+}
+
 static long sysctl_long(const char *name, long fallback) {
   int64_t value = 0;
   size_t size = sizeof value;

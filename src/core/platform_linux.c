@@ -1,5 +1,6 @@
 /* Linux specifics of the core: own executable, parent death, machine facts. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,27 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
     fclose(f);
   out->value = ok ? value : 0;
   return ok ? 0 : -ENOENT;
+}
+
+int ipcb_pin_self(int cpu) {
+  cpu_set_t set;
+  if (cpu < 0 || cpu >= CPU_SETSIZE)
+    return -EINVAL;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  /* pid 0: the calling thread, not the whole process. */
+  return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+int ipcb_allowed_cpus(int *out, int cap) {
+  cpu_set_t set;
+  int n = 0;
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return -errno;
+  for (int cpu = 0; cpu < CPU_SETSIZE && n < cap; cpu++)
+    if (CPU_ISSET(cpu, &set))
+      out[n++] = cpu;
+  return n;
 }
 
 static void read_cpu_model(char *out, size_t len) {

@@ -14,7 +14,8 @@ struct ipcb_session {
   ipcb_watch watch;
   ipcb_watchdog *wd;
   pid_t peer;
-  uint64_t seq;   /* the last request's sequence number */
+  uint64_t seq;               /* the last request's sequence number */
+  unsigned window, in_window; /* Stream: messages per ack, sent so far */
   uint64_t epoch; /* the client's call epoch, mirrored into watch.epoch */
   int fault;      /* once set, every call returns it */
   char label[160];
@@ -39,13 +40,27 @@ static int fail(ipcb_session *s, int rc, const char *text) {
 
 static void make_label(ipcb_session *s) {
   size_t limit = s->tr->max_message ? s->tr->max_message() : 0;
+  size_t len = 0;
   char sz[32];
   s->label[0] = '\0';
+  if (s->opt.pattern == IPCB_STREAM)
+    len +=
+        (size_t)snprintf(s->label, sizeof s->label, "window %u%s", s->window,
+                         s->window < s->opt.window ? " (64 MiB budget)" : "");
   if (!(s->tr->caps & IPCB_CAP_CHUNKED) || !limit || s->opt.bytes <= limit)
     return;
   ipcb_format_size(limit, sz, sizeof sz);
-  snprintf(s->label, sizeof s->label, "chunked: %zu messages of <= %s each",
+  snprintf(s->label + len, sizeof s->label - len,
+           "%schunked: %zu messages of <= %s each", len ? ", " : "",
            (s->opt.bytes + limit - 1) / limit, sz);
+}
+
+/* Stream's window, clamped so that one window fits the memory budget. */
+static unsigned clamp_window(const ipcb_options *opt) {
+  size_t budget_msgs = IPCB_WINDOW_BUDGET_BYTES / opt->bytes;
+  if (budget_msgs < 1)
+    budget_msgs = 1;
+  return opt->window < budget_msgs ? opt->window : (unsigned)budget_msgs;
 }
 
 static int start(ipcb_session *s) {
@@ -92,9 +107,12 @@ int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
   s->opt = *opt;
   if (s->opt.timeout_ns <= 0)
     s->opt.timeout_ns = IPCB_DEFAULT_TIMEOUT_NS;
-  ipcb_cfg cfg = {opt->bytes, 1, s->opt.timeout_ns};
+  if (s->opt.window == 0)
+    s->opt.window = IPCB_DEFAULT_WINDOW;
   if (opt->bytes == 0 || opt->bytes > IPCB_SIZE_MAX_BYTES)
     return fail(s, -EINVAL, "message size must be 1 B to 1 GiB");
+  s->window = s->opt.pattern == IPCB_STREAM ? clamp_window(&s->opt) : 1;
+  ipcb_cfg cfg = {opt->bytes, s->window, s->opt.timeout_ns};
   s->ch = ipcb__chan_new(tr, IPCB_ROLE_CLIENT, &cfg);
   if (!s->ch)
     return fail(s, -ENOMEM, "out of memory for the transport context");
@@ -106,11 +124,34 @@ int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
 int ipcb_pingpong(ipcb_session *s) {
   if (s->fault)
     return s->fault;
+  if (s->opt.pattern == IPCB_STREAM)
+    return fail(s, -EINVAL, "ipcb_pingpong on a Stream session");
   s->seq += 2;
-  int rc = ipcb__client_pingpong(s->ch, &s->epoch, s->seq, s->opt.bytes,
-                                 s->opt.verify);
+  int rc = ipcb__client_request(s->ch, &s->epoch, s->seq, &s->opt);
   return rc ? fail(s, rc, s->ch->err) : 0;
 }
+
+int ipcb_stream_send(ipcb_session *s) {
+  if (s->fault)
+    return s->fault;
+  if (s->opt.pattern != IPCB_STREAM)
+    return fail(s, -EINVAL, "ipcb_stream_send on a request/reply session");
+  s->seq += 2;
+  int last = ++s->in_window == s->window;
+  if (last)
+    s->in_window = 0;
+  int rc = ipcb__client_stream(s->ch, &s->epoch, s->seq, last, &s->opt);
+  return rc ? fail(s, rc, s->ch->err) : 0;
+}
+
+int ipcb_stream_finish(ipcb_session *s) {
+  int rc = 0;
+  while (!rc && s->in_window != 0)
+    rc = ipcb_stream_send(s);
+  return rc;
+}
+
+unsigned ipcb_session_window(const ipcb_session *s) { return s->window; }
 
 const char *ipcb_session_error(const ipcb_session *s) {
   return s ? s->err : "out of memory";

@@ -16,8 +16,6 @@
 
 extern char **environ;
 
-#define STOP_GRACE_NS (1000 * 1000 * 1000)
-
 /* Inherited fds land at base, base+1, ... with base above every source fd,
  * so no dup2 overwrites a source that a later dup2 still reads. dup2 to a
  * new number also clears FD_CLOEXEC, which the transports set. */
@@ -68,9 +66,10 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
   snprintf(a_rdv, sizeof a_rdv, "--ipc_rdv=%s", req->rdv->token);
   snprintf(a_fds, sizeof a_fds, "--ipc_fds=%d,%d,%d", base, req->rdv->nfds,
            (int)getpid());
-  snprintf(a_cfg, sizeof a_cfg, "--ipc_cfg=%d,%zu,%d,%zu,%u,%lld",
+  snprintf(a_cfg, sizeof a_cfg, "--ipc_cfg=%d,%zu,%d,%zu,%u,%lld,%d",
            (int)req->opt->pattern, req->opt->bytes, req->opt->verify,
-           cfg->max_bytes, cfg->depth, (long long)cfg->timeout_ns);
+           cfg->max_bytes, cfg->depth, (long long)cfg->timeout_ns,
+           req->opt->pin_peer ? req->opt->peer_cpu : -1);
   char *argv[] = {exe, a_peer, a_rdv, a_fds, a_cfg, NULL};
 
   posix_spawn_file_actions_t fa;
@@ -88,23 +87,13 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
   return 0;
 }
 
+/* SIGKILL, not SIGTERM: the client owns and removes every kernel object, so
+ * the peer has nothing to clean, and a SIGTERM that lands between two of the
+ * peer's calls would leave it blocked until a grace period ran out, which
+ * ColdStart would time. (SIGTERM is for a peer whose client died.) */
 int ipcb__stop_peer(pid_t pid) {
   int status = 0;
-  kill(pid, SIGTERM);
-  int64_t end = ipcb_now_ns() + STOP_GRACE_NS;
-  long nap_ns = 20 * 1000; /* a peer usually exits within tens of us */
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid || (r < 0 && errno != EINTR))
-      return status;
-    if (ipcb_now_ns() >= end)
-      break;
-    struct timespec nap = {0, nap_ns};
-    nanosleep(&nap, NULL);
-    if (nap_ns < 10 * 1000 * 1000)
-      nap_ns *= 2;
-  }
-  kill(pid, SIGKILL); /* stuck, or stopped with SIGSTOP */
+  kill(pid, SIGKILL);
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
   return status;

@@ -25,13 +25,24 @@ const ipcb_transport *ipcb_transport_at(size_t i);
 const ipcb_transport *ipcb_transport_find(const char *name);
 
 /* ---- Sessions and patterns ---------------------------------------------- */
-typedef enum ipcb_pattern { IPCB_PINGPONG = 0 } ipcb_pattern;
+typedef enum ipcb_pattern {
+  IPCB_PINGPONG = 0,  /* n bytes there, n bytes back */
+  IPCB_STREAM = 1,    /* windows of n-byte messages, one small ack each */
+  IPCB_COLDSTART = 2, /* 1 byte there, n bytes back, on a fresh peer */
+} ipcb_pattern;
+
+#define IPCB_DEFAULT_WINDOW 64
+/* Stream windows are clamped so that a window holds at most this much. */
+#define IPCB_WINDOW_BUDGET_BYTES ((size_t)64 << 20)
 
 typedef struct ipcb_options {
   ipcb_pattern pattern;
-  size_t bytes;       /* payload of one message */
+  size_t bytes;       /* payload of one message (the reply, for ColdStart) */
+  unsigned window;    /* Stream: messages per ack; 0 = IPCB_DEFAULT_WINDOW */
   int64_t timeout_ns; /* per blocking call without progress; 0 = 10 s */
   int verify;         /* fill and check every byte, not only the stamps */
+  int pin_peer;       /* pin the peer to peer_cpu (Linux) */
+  int peer_cpu;
 } ipcb_options;
 
 typedef struct ipcb_session ipcb_session;
@@ -41,8 +52,15 @@ typedef struct ipcb_session ipcb_session;
  * memory) whose error text says what failed, and which must be closed. */
 int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
                       ipcb_session **out);
-/* One round trip: send `bytes` stamped bytes, receive `bytes` back, check. */
+/* One request and its checked reply: `bytes` each way for PingPong, 1 byte
+ * there and `bytes` back for ColdStart. */
 int ipcb_pingpong(ipcb_session *s);
+/* Stream: send one message; every window-th call also waits for the ack. */
+int ipcb_stream_send(ipcb_session *s);
+/* Stream: complete the current window and wait for its ack (untimed). */
+int ipcb_stream_finish(ipcb_session *s);
+/* Stream: the window in force, after clamping to the memory budget. */
+unsigned ipcb_session_window(const ipcb_session *s);
 /* The text of the last failure: call, errno name, limit, peer status. */
 const char *ipcb_session_error(const ipcb_session *s);
 /* A label for the result ("chunked at 8192 B: 512 msgs/message") or "". */
@@ -90,6 +108,26 @@ void ipcb_install_cleanup_handlers(void);
 size_t ipcb_tracked_count(void);
 /* CLOCK_MONOTONIC (Linux) or CLOCK_UPTIME_RAW (macOS), in ns. */
 int64_t ipcb_now_ns(void);
+/* Pin the calling thread to one CPU. 0, or -ENOTSUP where the OS has no
+ * pinning (macOS: QoS is used instead), or a negated errno. */
+int ipcb_pin_self(int cpu);
+/* The CPUs this process may run on, in order; returns how many (<= cap),
+ * or a negated errno. */
+int ipcb_allowed_cpus(int *out, int cap);
+
+/* ---- Latency histogram --------------------------------------------------- */
+/* Log-linear: exact below 256 ns, then 128 linear buckets per power of two
+ * (under 0.8% error: two significant digits), up to 2^41 ns. Fixed memory,
+ * no allocation when recording. */
+typedef struct ipcb_histogram ipcb_histogram;
+ipcb_histogram *ipcb_histogram_new(void);
+void ipcb_histogram_free(ipcb_histogram *h);
+void ipcb_histogram_record(ipcb_histogram *h, int64_t ns);
+/* The value at percentile p (0..100]: a bucket's upper bound, at most the
+ * largest value recorded. 0 when empty. */
+int64_t ipcb_histogram_percentile(const ipcb_histogram *h, double p);
+int64_t ipcb_histogram_max(const ipcb_histogram *h);
+uint64_t ipcb_histogram_count(const ipcb_histogram *h);
 
 /* Facts about this machine for the benchmark context. */
 typedef struct ipcb_sysinfo {

@@ -1,0 +1,119 @@
+// The benchmark families: what one Google Benchmark run of each does.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+
+#include "families.h"
+#include "session.h"
+
+namespace ipcb {
+namespace {
+
+struct HistogramFree {
+  void operator()(ipcb_histogram *h) const { ipcb_histogram_free(h); }
+};
+
+void SetLabel(benchmark::State &state, Session &session) {
+  std::string label = ipcb_session_label(session.get());
+  if (!label.empty())
+    state.SetLabel(label);
+}
+
+} // namespace
+
+ipcb_options Options(const Flags &flags, ipcb_pattern pattern, size_t bytes) {
+  ipcb_options options{};
+  options.pattern = pattern;
+  options.bytes = bytes;
+  options.window = flags.window;
+  options.timeout_ns = flags.timeout_ns;
+  options.verify = flags.verify;
+  options.pin_peer = flags.pinned;
+  options.peer_cpu = flags.peer_cpu;
+  return options;
+}
+
+// A peer started here, one untimed warm-up round trip, then the timed loop
+// with one clock read per iteration for the percentiles. Any failure skips
+// this benchmark only.
+void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
+                 size_t bytes, const Flags &flags) {
+  Session session(transport, Options(flags, IPCB_PINGPONG, bytes));
+  std::unique_ptr<ipcb_histogram, HistogramFree> latency(ipcb_histogram_new());
+  if (!session.ok() || !session.Step(ipcb_pingpong) || !latency) {
+    state.SkipWithError(session.error().c_str());
+    return;
+  }
+  int64_t last = ipcb_now_ns();
+  for (auto _ : state) {
+    if (!session.Step(ipcb_pingpong)) {
+      state.SkipWithError(session.error().c_str());
+      break;
+    }
+    int64_t now = ipcb_now_ns();
+    ipcb_histogram_record(latency.get(), now - last);
+    last = now;
+  }
+  // Both directions carry `bytes`, so a round trip moves 2 * bytes.
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 *
+                          static_cast<int64_t>(bytes));
+  static const struct {
+    const char *name;
+    double percentile;
+  } kPercentiles[] = {{"p50", 50}, {"p90", 90}, {"p99", 99}, {"p999", 99.9}};
+  for (const auto &p : kPercentiles)
+    state.counters[p.name] = static_cast<double>(
+        ipcb_histogram_percentile(latency.get(), p.percentile));
+  state.counters["max"] =
+      static_cast<double>(ipcb_histogram_max(latency.get()));
+  SetLabel(state, session);
+}
+
+// Time per message: each iteration sends one; every window-th waits for the
+// peer's ack. The last, partial window is completed after the timed loop.
+void RunStream(benchmark::State &state, const ipcb_transport *transport,
+               size_t bytes, const Flags &flags) {
+  Session session(transport, Options(flags, IPCB_STREAM, bytes));
+  if (!session.ok() || !session.Step(ipcb_stream_send) ||
+      !session.Step(ipcb_stream_finish)) {
+    state.SkipWithError(session.error().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    if (!session.Step(ipcb_stream_send)) {
+      state.SkipWithError(session.error().c_str());
+      break;
+    }
+  }
+  // The timer stopped with the loop, so this is untimed.
+  if (!session.Step(ipcb_stream_finish))
+    state.SkipWithError(session.error().c_str());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  SetLabel(state, session);
+}
+
+// The 2017 measurement: each iteration spawns the peer, rendezvouses, sends
+// a 1-byte request, receives `bytes` back, tears down and reaps.
+void RunColdStart(benchmark::State &state, const ipcb_transport *transport,
+                  size_t bytes, const Flags &flags) {
+  ipcb_options options = Options(flags, IPCB_COLDSTART, bytes);
+  std::string label;
+  for (auto _ : state) {
+    Session session(transport, options);
+    if (!session.ok() || !session.Step(ipcb_pingpong)) {
+      state.SkipWithError(session.error().c_str());
+      break;
+    }
+    if (label.empty())
+      label = ipcb_session_label(session.get());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(bytes));
+  if (!label.empty())
+    state.SetLabel(label);
+}
+
+} // namespace ipcb
