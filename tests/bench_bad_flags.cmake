@@ -5,6 +5,10 @@ foreach(case
     "--ipc_sizes=|--ipc_sizes: ''|accepted:"
     "--ipc_timeout=soon|--ipc_timeout: 'soon'|accepted:"
     "--ipc_bogus=1|unknown flag --ipc_bogus|accepted:"
+    "--ipc_window=0|--ipc_window: '0'|1 to 1024"
+    "--ipc_window=-3|--ipc_window: '-3'|1 to 1024"
+    "--ipc_cpus=0|--ipc_cpus: '0'|accepted: C,P"
+    "--ipc_cpus=0,4096|--ipc_cpus: '0,4096'|not one this process may use"
     "--benchmark_bogus=1|benchmark_bogus|")
   string(REPLACE "|" ";" parts "${case}")
   list(GET parts 0 flag)

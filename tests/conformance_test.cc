@@ -51,6 +51,44 @@ TEST_P(Conformance, SessionsCanFollowEachOther) {
   }
 }
 
+// Windows of messages with one ack each: every message arrives, in order,
+// intact, including a window that the client completes at the end.
+TEST_P(Conformance, StreamDeliversEveryMessageOfEveryWindow) {
+  const ipcb_transport *transport = GetParam();
+  for (size_t bytes :
+       {size_t{1}, size_t{4097}, size_t{65537}, size_t{1} << 20}) {
+    SCOPED_TRACE(testing::Message() << transport->name << " " << bytes << " B");
+    int rc = 0;
+    SessionPtr session =
+        Open(transport, bytes, /*verify=*/1, 0, &rc, IPCB_STREAM, 8);
+    if (rc == IPCB_ELIMIT)
+      continue;
+    ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+    ASSERT_EQ(ipcb_session_window(session.get()), 8u);
+    for (int i = 0; i < 8 * 5 + 3; i++)
+      ASSERT_EQ(ipcb_stream_send(session.get()), 0)
+          << "message " << i << ": " << ipcb_session_error(session.get());
+    ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
+        << ipcb_session_error(session.get());
+  }
+}
+
+// The 2017 measurement's unit of work: a fresh peer, 1 byte there, n back.
+TEST_P(Conformance, ColdStartAnswersAOneByteRequest) {
+  for (size_t bytes : {size_t{12}, size_t{4} << 20}) {
+    for (int i = 0; i < 2; i++) {
+      int rc = 0;
+      SessionPtr session =
+          Open(GetParam(), bytes, /*verify=*/1, 0, &rc, IPCB_COLDSTART);
+      if (rc == IPCB_ELIMIT)
+        break;
+      ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+      ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+          << ipcb_session_error(session.get());
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTransports, Conformance,
                          testing::ValuesIn(Transports()), TransportName());
 

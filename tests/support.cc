@@ -17,9 +17,11 @@ std::vector<const ipcb_transport *> Transports(bool with_baselines) {
 }
 
 SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
-                int64_t timeout_ns, int *rc) {
+                int64_t timeout_ns, int *rc, ipcb_pattern pattern,
+                unsigned window) {
   ipcb_options options{};
-  options.pattern = IPCB_PINGPONG;
+  options.pattern = pattern;
+  options.window = window;
   options.bytes = bytes;
   options.verify = verify;
   options.timeout_ns = timeout_ns;

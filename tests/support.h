@@ -29,9 +29,10 @@ struct SessionCloser {
 };
 using SessionPtr = std::unique_ptr<ipcb_session, SessionCloser>;
 
-// Opens a ping-pong session; `rc` receives the open's result.
+// Opens a session; `rc` receives the open's result.
 SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
-                int64_t timeout_ns, int *rc);
+                int64_t timeout_ns, int *rc,
+                ipcb_pattern pattern = IPCB_PINGPONG, unsigned window = 0);
 
 } // namespace ipcb_test
 
