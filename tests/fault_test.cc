@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -17,6 +20,17 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 class Faults : public testing::TestWithParam<const ipcb_transport *> {};
+
+// Gone, or a zombie that nobody has reaped yet (an orphan's new parent may
+// be slow to, or never, reap it here).
+bool ProcessGone(pid_t pid) {
+  if (kill(pid, 0) != 0)
+    return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string pid_field, comm, state;
+  stat >> pid_field >> comm >> state;
+  return state == "Z";
+}
 
 TEST_P(Faults, PeerKilledMidExchangeIsReportedWithinOneSecond) {
   int rc = 0;
@@ -62,6 +76,37 @@ TEST_P(Faults, SilentPeerTimesOut) {
   EXPECT_GE(waited, std::chrono::milliseconds(300));
   EXPECT_LT(waited, std::chrono::seconds(2));
   // Closing kills the stopped peer (SIGTERM stays pending while stopped).
+}
+
+// The client dies without a chance to clean up: its peer must notice, remove
+// what the client left (the hygiene check at the end looks), and exit.
+TEST_P(Faults, ClientKilledPeerExitsWithinOneSecond) {
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  pid_t client = fork();
+  ASSERT_GE(client, 0);
+  if (client == 0) { // the client: open, exchange, report the peer, wait
+    int rc = 0;
+    SessionPtr session = Open(GetParam(), 4096, 0, 0, &rc);
+    int peer = rc == 0 && ipcb_pingpong(session.get()) == 0
+                   ? ipcb_session_peer_pid(session.get())
+                   : -1;
+    if (write(report[1], &peer, sizeof peer) != sizeof peer)
+      _exit(3);
+    for (;;)
+      pause();
+  }
+  close(report[1]);
+  int peer = -1;
+  ASSERT_EQ(read(report[0], &peer, sizeof peer), (ssize_t)sizeof peer);
+  close(report[0]);
+  ASSERT_GT(peer, 0) << "the client could not open a session";
+  kill(client, SIGKILL);
+  waitpid(client, nullptr, 0);
+  auto deadline = Clock::now() + std::chrono::seconds(1);
+  while (!ProcessGone(peer) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(ProcessGone(peer)) << "peer " << peer << " outlived its client";
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTransports, Faults, testing::ValuesIn(Transports()),

@@ -29,7 +29,7 @@ typedef struct ipcb_chan {
   ipcb_role role;
   ipcb_cfg cfg;
   int other_pid;
-  ipcb_watch *watch; /* client side only; the peer relies on signals */
+  ipcb_watch *watch; /* the watchdog's view of this side */
   char err[IPCB_ERR_MAX];
   _Alignas(max_align_t) unsigned char ctx[];
 } ipcb_chan;
@@ -56,10 +56,12 @@ void ipcb__set_err(char *dst, size_t len, const char *fmt, ...)
     ;
 const char *ipcb__errno_name(int err);
 
-/* watchdog.c: one thread per client session. */
+/* watchdog.c: one thread per session side. The client's watches its peer
+ * (`peer`) and the deadline; the peer's watches its parent (`parent`). */
 typedef struct ipcb_watchdog ipcb_watchdog;
 int ipcb__watchdog_start(ipcb_watchdog **out, ipcb_watch *w, pid_t peer,
-                         int64_t timeout_ns, char *err, size_t errlen);
+                         pid_t parent, int64_t timeout_ns, char *err,
+                         size_t errlen);
 void ipcb__watchdog_stop(ipcb_watchdog *wd);
 /* "peer (pid 12) was killed by SIGKILL", waiting up to wait_ns for it. */
 int ipcb__peer_status(pid_t pid, int64_t wait_ns, char *out, size_t len);
@@ -100,5 +102,8 @@ int ipcb__peer_should_stop(void);
 int ipcb__self_exe(char *out, size_t len);
 /* In the peer: stop (SIGTERM to self) when `parent` exits. */
 int ipcb__watch_parent(pid_t parent, char *err, size_t errlen);
+/* Both sides, on the thread that exchanges: the highest scheduling class
+ * that needs no privilege (macOS: user-interactive QoS). */
+void ipcb__tune_thread(void);
 
 #endif /* IPCB_CORE_H */

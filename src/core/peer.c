@@ -79,18 +79,30 @@ static int serve(const peer_args *a, const ipcb_transport *tr) {
   for (int i = 0; i < a->nfds; i++)
     rdv.fds[i] = a->fd_base + i;
   ipcb_chan *ch = ipcb__chan_new(tr, IPCB_ROLE_PEER, &a->cfg);
+  ipcb_watch watch;
+  ipcb_watchdog *wd = NULL;
   if (!ch)
     return -ENOMEM;
+  memset(&watch, 0, sizeof watch);
   ch->other_pid = a->ppid;
-  int rc = tr->attach(ch->ctx, IPCB_ROLE_PEER, &a->cfg, &rdv);
+  ch->watch = &watch;
+  ipcb__install_wake_signal();
+  int rc = ipcb__watchdog_start(&wd, &watch, 0, (pid_t)a->ppid, 0, ch->err,
+                                sizeof ch->err);
+  if (!rc)
+    rc = tr->attach(ch->ctx, IPCB_ROLE_PEER, &a->cfg, &rdv);
   if (!rc)
     rc = ipcb__peer_serve(ch, &a->opt);
-  if (rc && rc != IPCB_ESTOPPED)
+  /* A stop request, or the client gone: leave quietly after cleaning up. */
+  int quiet = rc == IPCB_ESTOPPED || rc == IPCB_EPEERDIED ||
+              atomic_load(&watch.fault) != 0;
+  if (rc && !quiet)
     ipcb__set_err(peer_error, sizeof peer_error, "peer %s: %s", tr->name,
                   ch->err);
   tr->teardown(ch->ctx, IPCB_ROLE_PEER);
+  ipcb__watchdog_stop(wd);
   free(ch);
-  return rc == IPCB_ESTOPPED ? 0 : rc;
+  return quiet ? 0 : rc;
 }
 
 int ipcb_peer_main_if_requested(int argc, char **argv) {
@@ -110,6 +122,7 @@ int ipcb_peer_main_if_requested(int argc, char **argv) {
   }
   if (ipcb__watch_parent((pid_t)a.ppid, peer_error, sizeof peer_error) != 0)
     return 1;
+  ipcb__tune_thread();
   if (a.opt.pin_peer && ipcb_pin_self(a.opt.peer_cpu) != 0) {
     ipcb__set_err(peer_error, sizeof peer_error, "peer: cannot pin to CPU %d",
                   a.opt.peer_cpu);

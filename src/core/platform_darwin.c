@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <mach-o/dyld.h>
 #include <pthread.h>
+#include <pthread/qos.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,6 +74,14 @@ int ipcb_allowed_cpus(int *out, int cap) {
   for (int i = 0; i < n && i < cap; i++)
     out[i] = i;
   return n < cap ? n : cap;
+}
+
+/* No thread pinning on Apple silicon: the user-interactive class keeps both
+ * sides off the efficiency cores and first in line. Best effort: a failure
+ * leaves the default class, which the context then misreports only if a
+ * sandbox forbids the change. */
+void ipcb__tune_thread(void) {
+  pthread_set_qos_class_self_np(QOS_CLASS_USER_INTERACTIVE, 0);
 }
 
 static long sysctl_long(const char *name, long fallback) {

@@ -74,6 +74,12 @@ int ipcb_allowed_cpus(int *out, int cap) {
   return n;
 }
 
+/* Pinning (--ipc_cpus) is the harness's; nothing to do per thread. */
+void ipcb__tune_thread(void) {}
+
+/* Mach rendezvous exists only on macOS. */
+const char *ipcb_bootstrap_method(void) { return NULL; }
+
 static void read_cpu_model(char *out, size_t len) {
   FILE *f = fopen("/proc/cpuinfo", "r");
   char line[256];

@@ -84,8 +84,8 @@ static int start(ipcb_session *s) {
     return fail(s, rc, why);
   s->ch->other_pid = (int)s->peer;
   ipcb__cleanup_add_peer(s->peer);
-  rc = ipcb__watchdog_start(&s->wd, &s->watch, s->peer, s->ch->cfg.timeout_ns,
-                            why, sizeof why);
+  rc = ipcb__watchdog_start(&s->wd, &s->watch, s->peer, 0,
+                            s->ch->cfg.timeout_ns, why, sizeof why);
   if (rc)
     return fail(s, rc, why);
   ipcb__enter(s->ch, &s->epoch);
@@ -118,6 +118,7 @@ int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
     return fail(s, -ENOMEM, "out of memory for the transport context");
   s->ch->watch = &s->watch;
   ipcb__install_wake_signal();
+  ipcb__tune_thread();
   return start(s);
 }
 

@@ -1,4 +1,5 @@
-/* The watchdog: notices a dead or silent peer and interrupts the client.
+/* The watchdog: notices a dead or silent other side and interrupts the
+ * blocked call of the thread that runs the session.
  *
  * Waiting in slices (poll with a timeout, then check) would add a system call
  * to every receive, which on a VM costs more than 1 us per round trip. So
@@ -8,7 +9,11 @@
  * session thread a signal whose handler does nothing and has no SA_RESTART,
  * so the blocked call returns EINTR and the transport asks ipcb_interrupted().
  * The signal is re-sent every slice until the call returns, which covers a
- * signal that lands just before the thread enters the system call. */
+ * signal that lands just before the thread enters the system call.
+ *
+ * The peer runs one too, watching its parent: PR_SET_PDEATHSIG or kqueue
+ * deliver a SIGTERM, but one that lands between two calls would be lost and
+ * leave the peer blocked forever on a semaphore nobody will post. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,8 +35,9 @@ struct ipcb_watchdog {
   pthread_cond_t cv;
   int stop;
   ipcb_watch *w;
-  pid_t peer;
-  int64_t timeout_ns;
+  pid_t peer;         /* the child to watch, or 0 */
+  pid_t parent;       /* the parent to watch, or 0 */
+  int64_t timeout_ns; /* 0: no deadline */
 };
 
 static void on_wake(int sig) { (void)sig; }
@@ -93,9 +99,14 @@ static void check_once(ipcb_watchdog *wd, uint64_t epoch, int64_t stalled) {
   ipcb_watch *w = wd->w;
   if (atomic_load_explicit(&w->fault, memory_order_relaxed))
     return;
-  if (ipcb__peer_status(wd->peer, 0, w->fault_text, sizeof w->fault_text)) {
+  if (wd->parent && getppid() != wd->parent) {
+    snprintf(w->fault_text, sizeof w->fault_text, "the client (pid %d) exited",
+             (int)wd->parent);
     atomic_store_explicit(&w->fault, IPCB_EPEERDIED, memory_order_release);
-  } else if ((epoch & 1) && stalled >= wd->timeout_ns) {
+  } else if (wd->peer && ipcb__peer_status(wd->peer, 0, w->fault_text,
+                                           sizeof w->fault_text)) {
+    atomic_store_explicit(&w->fault, IPCB_EPEERDIED, memory_order_release);
+  } else if (wd->timeout_ns && (epoch & 1) && stalled >= wd->timeout_ns) {
     snprintf(w->fault_text, sizeof w->fault_text,
              "timed out after %.3g s: peer (pid %d) is alive but not "
              "answering; raise --ipc_timeout if it is only slow",
@@ -132,7 +143,8 @@ static void *watch_loop(void *arg) {
 }
 
 int ipcb__watchdog_start(ipcb_watchdog **out, ipcb_watch *w, pid_t peer,
-                         int64_t timeout_ns, char *err, size_t errlen) {
+                         pid_t parent, int64_t timeout_ns, char *err,
+                         size_t errlen) {
   ipcb_watchdog *wd = calloc(1, sizeof *wd);
   *out = NULL;
   if (!wd)
@@ -140,6 +152,7 @@ int ipcb__watchdog_start(ipcb_watchdog **out, ipcb_watch *w, pid_t peer,
   wd->target = pthread_self();
   wd->w = w;
   wd->peer = peer;
+  wd->parent = parent;
   wd->timeout_ns = timeout_ns;
   pthread_mutex_init(&wd->mu, NULL);
   pthread_cond_init(&wd->cv, NULL);
