@@ -3,6 +3,7 @@
 #include "hygiene.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,30 +19,50 @@ namespace {
 // /proc/sysvipc/<kind>: a header line, then one object per line; the id is
 // the second column, the owner's uid is at a kind-specific column.
 void ReadSysvipc(const char *kind, size_t uid_column,
-                 std::set<std::string> *out) {
+                 std::map<std::string, unsigned> *out) {
   std::ifstream file(std::string("/proc/sysvipc/") + kind);
   std::string line;
   std::getline(file, line);
   while (std::getline(file, line)) {
     std::istringstream fields(line);
     std::string field, id;
+    unsigned mode = 0;
     for (size_t i = 0; fields >> field; i++) {
       if (i == 1)
         id = field;
+      if (i == 2)
+        mode = static_cast<unsigned>(std::stoul(field, nullptr, 8)) & 0777;
       if (i == uid_column && std::stoul(field) == getuid())
-        out->insert(std::string(kind) + ":" + id);
+        (*out)[std::string(kind) + ":" + id] = mode;
     }
   }
 }
 
-void ReadIpcs(std::set<std::string> *out) {
+// Our named objects: POSIX shared memory and semaphores live in /dev/shm,
+// POSIX message queues in /dev/mqueue on Linux.
+void ReadNamed(const char *dir_path, std::map<std::string, unsigned> *out) {
+  DIR *dir = opendir(dir_path);
+  if (!dir)
+    return;
+  while (dirent *entry = readdir(dir)) {
+    if (!strstr(entry->d_name, "ipcb."))
+      continue;
+    std::string path = std::string(dir_path) + "/" + entry->d_name;
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0)
+      (*out)["file:" + path] = st.st_mode & 0777;
+  }
+  closedir(dir);
+}
+
+void ReadIpcs(std::map<std::string, unsigned> *out) {
   FILE *p = popen("ipcs 2>/dev/null", "r");
   char line[512];
   while (p && fgets(line, sizeof line, p)) {
     char kind = 0, id[64];
     if (sscanf(line, " %c %63s", &kind, id) == 2 &&
         (kind == 'q' || kind == 'm' || kind == 's'))
-      out->insert(std::string(1, kind) + ":" + id);
+      (*out)[std::string(1, kind) + ":" + id] = 0600; // ipcs -a has modes
   }
   if (p)
     pclose(p);
@@ -49,8 +70,8 @@ void ReadIpcs(std::set<std::string> *out) {
 
 } // namespace
 
-std::set<std::string> KernelObjects() {
-  std::set<std::string> objects;
+std::map<std::string, unsigned> KernelObjectModes() {
+  std::map<std::string, unsigned> objects;
   if (access("/proc/sysvipc/shm", R_OK) == 0) {
     ReadSysvipc("shm", 7, &objects);
     ReadSysvipc("sem", 4, &objects);
@@ -58,13 +79,16 @@ std::set<std::string> KernelObjects() {
   } else {
     ReadIpcs(&objects);
   }
-  if (DIR *dir = opendir("/dev/shm")) {
-    while (dirent *entry = readdir(dir))
-      if (strstr(entry->d_name, "ipcb."))
-        objects.insert(std::string("file:/dev/shm/") + entry->d_name);
-    closedir(dir);
-  }
+  ReadNamed("/dev/shm", &objects);
+  ReadNamed("/dev/mqueue", &objects);
   return objects;
+}
+
+std::set<std::string> KernelObjects() {
+  std::set<std::string> names;
+  for (const auto &object : KernelObjectModes())
+    names.insert(object.first);
+  return names;
 }
 
 void HygieneCheck::TearDown() {

@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
 
 namespace ipcb_test {
 
-// "shm:123", "sem:7", "msg:9", "file:/dev/shm/ipcb.1.2.x" of the current user.
+// "shm:123", "sem:7", "msg:9", "file:/dev/shm/ipcb.1.2.x" of the current
+// user, each with its permission bits (0600...).
+std::map<std::string, unsigned> KernelObjectModes();
 std::set<std::string> KernelObjects();
 
 class HygieneCheck : public testing::Environment {
