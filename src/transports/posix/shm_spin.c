@@ -1,0 +1,150 @@
+/* ShmSpin: shared memory slots handed over with C11 atomics, both sides
+ * busy-waiting: the latency floor of shared memory (posix).
+ *
+ * Per direction, a ring of `depth` slots and two counters: `head` (messages
+ * published, written only by the sender) and `tail` (messages released,
+ * written only by the receiver), each on its own line.
+ *
+ * Ordering. The sender writes the payload, then stores head with release;
+ * the receiver loads head with acquire before it reads the slot, so every
+ * payload byte happens-before its reads: no stale data. The receiver reads the
+ * slot, then stores tail with release; the sender loads tail with acquire
+ * before it reuses the slot, so its new writes cannot overtake the reads of
+ * the old message. Each counter has one writer, so plain loads and stores
+ * suffice, no read-modify-write.
+ *
+ * The memory comes from shm_open under a unique name unlinked at once; the
+ * peer inherits the descriptor, so no name outlives setup. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ipcb/transport.h"
+#include "shared_mem.h"
+
+typedef struct ring {
+  _Alignas(IPCB_LINE) _Atomic uint64_t head;
+  _Alignas(IPCB_LINE) _Atomic uint64_t tail;
+} ring;
+
+typedef struct spin_ctx {
+  int ready;
+  unsigned char *base;
+  size_t map_len, slot_size;
+  unsigned depth;
+  ring *tx, *rx;
+  unsigned char *tx_slots, *rx_slots;
+  uint64_t tx_head, rx_tail; /* this side's copies of what it writes */
+} spin_ctx;
+
+static size_t slot_size(const ipcb_cfg *cfg) {
+  return (cfg->max_bytes + IPCB_LINE - 1) & ~(size_t)(IPCB_LINE - 1);
+}
+
+/* Two rings, then depth slots per direction. */
+static size_t map_size(const ipcb_cfg *cfg) {
+  return 2 * sizeof(ring) + 2 * (size_t)cfg->depth * slot_size(cfg);
+}
+
+static void layout(spin_ctx *c, const ipcb_cfg *cfg, ipcb_role role) {
+  ring *rings = (ring *)c->base;
+  unsigned char *slots = c->base + 2 * sizeof(ring);
+  unsigned tx = role == IPCB_ROLE_CLIENT ? 0 : 1;
+  c->slot_size = slot_size(cfg);
+  c->depth = cfg->depth;
+  c->tx = &rings[tx];
+  c->rx = &rings[1 - tx];
+  c->tx_slots = slots + tx * (size_t)c->depth * c->slot_size;
+  c->rx_slots = slots + (1 - tx) * (size_t)c->depth * c->slot_size;
+}
+
+static int spin_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
+  spin_ctx *c = ctx;
+  int fd = -1;
+  void *map = NULL;
+  c->ready = 1;
+  c->map_len = map_size(cfg);
+  int rc = ipcb__shm_anon(ctx, c->map_len, &fd, &map);
+  if (rc) {
+    if (fd >= 0)
+      close(fd);
+    return rc;
+  }
+  c->base = map; /* ftruncate zeroed it: every counter starts at 0 */
+  rdv->fds[0] = fd;
+  rdv->nfds = 1;
+  snprintf(rdv->token, sizeof rdv->token, "inherited");
+  return 0;
+}
+
+static int spin_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                       const ipcb_rdv *rdv) {
+  spin_ctx *c = ctx;
+  if (role == IPCB_ROLE_PEER) {
+    void *map = NULL;
+    c->ready = 1;
+    c->map_len = map_size(cfg);
+    int rc = ipcb__shm_map_fd(ctx, rdv, c->map_len, &map);
+    if (rc)
+      return rc;
+    c->base = map;
+  }
+  layout(c, cfg, role);
+  return 0;
+}
+
+static int spin_send_buf(void *ctx, size_t n, void **buf) {
+  spin_ctx *c = ctx;
+  (void)n;
+  /* Full while the receiver has released only head - depth messages. */
+  if (c->tx_head >= c->depth) {
+    int rc = ipcb__spin_while(ctx, &c->tx->tail, c->tx_head - c->depth);
+    if (rc)
+      return rc;
+  }
+  *buf = c->tx_slots + (c->tx_head % c->depth) * c->slot_size;
+  return 0;
+}
+
+static int spin_send(void *ctx, size_t n) {
+  spin_ctx *c = ctx;
+  (void)n;
+  atomic_store_explicit(&c->tx->head, ++c->tx_head, memory_order_release);
+  return 0;
+}
+
+static int spin_recv(void *ctx, const void **p, size_t *n) {
+  spin_ctx *c = ctx;
+  (void)n; /* a slot holds exactly what the pattern sent */
+  int rc = ipcb__spin_while(ctx, &c->rx->head, c->rx_tail);
+  *p = c->rx_slots + (c->rx_tail % c->depth) * c->slot_size;
+  return rc;
+}
+
+static int spin_release(void *ctx) {
+  spin_ctx *c = ctx;
+  atomic_store_explicit(&c->rx->tail, ++c->rx_tail, memory_order_release);
+  return 0;
+}
+
+static void spin_teardown(void *ctx, ipcb_role role) {
+  spin_ctx *c = ctx;
+  (void)role;
+  if (c->ready && c->base)
+    munmap(c->base, c->map_len);
+  c->base = NULL;
+}
+
+const ipcb_transport ipcb_tr_ShmSpin = {
+    .name = "ShmSpin",
+    .summary = "shared memory slots, C11 acquire/release counters, both "
+               "sides busy-wait (needs two free CPUs)",
+    .caps = IPCB_CAP_SHARED_MEMORY | IPCB_CAP_SPINS,
+    .ctx_size = sizeof(spin_ctx),
+    .setup = spin_setup,
+    .attach = spin_attach,
+    .send_buf = spin_send_buf,
+    .send = spin_send,
+    .recv = spin_recv,
+    .release = spin_release,
+    .teardown = spin_teardown,
+};
