@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
     return 2;
   ipcb::AddContext(flags);
   ipcb::RegisterBenchmarks(flags);
+  ipcb::RegisterBaselines(flags);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

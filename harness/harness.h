@@ -45,6 +45,9 @@ void PrintTransportList();
 // Registers every family for every available transport and size.
 void RegisterBenchmarks(const Flags &flags);
 
+// Registers Baseline/Null, Baseline/CacheLine and Baseline/Memcpy/<bytes>.
+void RegisterBaselines(const Flags &flags);
+
 // Machine, kernel limits and build facts for the JSON context.
 void AddContext(const Flags &flags);
 

@@ -1,0 +1,66 @@
+// Baseline/*: the floors every result is read against, measured in the same
+// run with the same fixture: Null (harness, core and stamps, no IPC),
+// CacheLine (one shared line flipped between two processes) and
+// Memcpy/<bytes> (one copy between two private buffers, in this process).
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "families.h"
+#include "harness.h"
+
+namespace ipcb {
+namespace {
+
+// The 2017 "Hello World": small enough that Null and CacheLine measure
+// per-round-trip cost, not bytes, and that it fits CacheLine's one line.
+constexpr size_t kFloorBytes = 12;
+
+// The buffers are written before the loop, so no first-touch page fault is
+// timed; the copy runs from whatever cache level n bytes fit in, as the
+// copies of a transport do.
+void RunMemcpy(benchmark::State &state, size_t bytes) {
+  std::vector<unsigned char> src(bytes, 0x5a), dst(bytes, 0);
+  for (auto _ : state) {
+    std::memcpy(dst.data(), src.data(), bytes);
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(bytes));
+}
+
+} // namespace
+
+void RegisterBaselines(const Flags &flags) {
+  for (size_t i = 0; i < ipcb_transport_count(); i++) {
+    const ipcb_transport *transport = ipcb_transport_at(i);
+    char why[512] = "";
+    if (!(transport->caps & IPCB_CAP_BASELINE))
+      continue;
+    if (transport->probe && transport->probe(why, sizeof why) != 0) {
+      fprintf(stderr, "ipc_bench: Baseline/%s is not available here: %s\n",
+              transport->name, why);
+      continue;
+    }
+    std::string name = std::string("Baseline/") + transport->name;
+    benchmark::RegisterBenchmark(name.c_str(), [transport, flags](
+                                                   benchmark::State &state) {
+      RunPingPong(state, transport, kFloorBytes, flags);
+      state.SetLabel("round trip of " + std::to_string(kFloorBytes) +
+                     " B each way");
+    })->UseRealTime();
+  }
+  for (size_t bytes : flags.sizes) {
+    std::string name = "Baseline/Memcpy/" + std::to_string(bytes);
+    benchmark::RegisterBenchmark(name.c_str(), [bytes](
+                                                   benchmark::State &state) {
+      RunMemcpy(state, bytes);
+    })->UseRealTime();
+  }
+}
+
+} // namespace ipcb
