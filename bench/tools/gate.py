@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Regression gate for Google Benchmark JSON with repetitions.
+
+    gate.py BASELINE.json CONTENDER.json [--alpha 0.05] [--threshold 0.10]
+            [--metric real_time]
+
+Benchmarks are paired by run name. For each pair the per-repetition values
+(run_type "iteration") are compared: the change of the medians, and a
+two-sided Mann-Whitney U test. A benchmark fails the gate only when its change
+is both significant (p < alpha) and worse than the threshold; hosted CI
+runners swing by 10-20% from run to run, so one number against one number
+proves nothing. The result is a Markdown table on stdout, fit for
+$GITHUB_STEP_SUMMARY.
+
+Exit status: 0 pass, 1 regression, 2 the gate cannot decide (bad input, too
+few repetitions for the test to ever reject, a benchmark that failed in the
+contender only).
+
+Standard library only, so that CI needs nothing beyond python3.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+
+EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
+
+# Google Benchmark's time units, as nanoseconds.
+TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+TIME_METRICS = ("real_time", "cpu_time")
+# ipc_bench's latency percentiles are nanosecond counters.
+NS_COUNTERS = ("p50", "p90", "p99", "p999", "max")
+
+
+class GateError(Exception):
+    """The gate cannot give a verdict; the message says why."""
+
+
+# --- Mann-Whitney U, as scipy.stats.mannwhitneyu(x, y, alternative=
+# 'two-sided') computes it in scipy 1.10 (Debian 12), which is what Google
+# Benchmark's compare.py calls. Its method='auto' picks the exact null
+# distribution unless both samples have more than 8 values or there are ties,
+# and the normal approximation with tie correction and a continuity
+# correction of 0.5 otherwise. Matching it keeps our p-values equal to
+# compare.py's on the same input.
+
+
+def average_ranks(values):
+    """1-based ranks; tied values share the mean of their ranks."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j + 2) / 2.0
+        i = j + 1
+    return ranks
+
+
+def u_counts(m, n):
+    """How many of the C(m+n, m) orderings give each U = 0..m*n.
+
+    These are the coefficients of the Gaussian binomial [m+n choose m]_q, the
+    product over i = 1..m of (1 - q^(n+i)) / (1 - q^i): integer arithmetic,
+    m steps of O(m*n), where a table over (m, n, k) would be cubic.
+    """
+    size = m * n + 1
+    c = [0] * size
+    c[0] = 1
+    for i in range(1, m + 1):
+        step = n + i
+        for k in range(size - 1, step - 1, -1):
+            c[k] -= c[k - step]
+        for k in range(i, size):
+            c[k] += c[k - i]
+    return c
+
+
+def exact_two_sided_p(u, m, n):
+    # scipy's sf(U) is the cdf at m*n - U by symmetry, summed in order from
+    # k = 0, each term a count divided by C(m+n, m) as a float.
+    total = float(math.comb(m + n, m))
+    counts = u_counts(m, n)
+    acc = 0.0
+    for k in range(int(m * n - u) + 1):
+        acc += counts[k] / total
+    return acc
+
+
+def asymptotic_two_sided_p(u, n1, n2, ranks):
+    n = n1 + n2
+    groups = {}
+    for r in ranks:
+        groups[r] = groups.get(r, 0) + 1
+    tie_term = sum(t**3 - t for t in groups.values())
+    s = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+    numerator = u - n1 * n2 / 2 - 0.5
+    if s == 0.0:
+        # Every value equal: scipy divides -0.5 by 0, gets -inf, and the
+        # survival function of -inf is 1.
+        return 1.0
+    z = numerator / s
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def mann_whitney_p(x, y):
+    """Two-sided p-value of the Mann-Whitney U test of x against y."""
+    n1, n2 = len(x), len(y)
+    ranks = average_ranks(list(x) + list(y))
+    u1 = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    ties = len(set(x) | set(y)) != n1 + n2
+    if (n1 > 8 and n2 > 8) or ties:
+        p = asymptotic_two_sided_p(u, n1, n2, ranks)
+    else:
+        p = exact_two_sided_p(u, n1, n2)
+    return min(max(2.0 * p, 0.0), 1.0)
+
+
+def smallest_p(n1, n2):
+    """The smallest two-sided p-value any data with these sizes can give."""
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def repetitions_needed(alpha):
+    n = 2  # compare.py's UTEST_MIN_REPETITIONS
+    while smallest_p(n, n) > alpha:
+        n += 1
+    return n
+
+
+# --- Reading Google Benchmark JSON.
+
+
+def load(path):
+    """Returns (runs, errors, order): values per run name, error texts."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise GateError(f"{path}: cannot read: {e.strerror}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise GateError(f"{path}: not JSON: {e}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise GateError(f"{path}: not Google Benchmark JSON (no \"benchmarks\" list)")
+    runs, errors, order = {}, {}, []
+    for b in doc["benchmarks"]:
+        if not isinstance(b, dict) or "name" not in b:
+            raise GateError(f"{path}: a benchmark entry has no name")
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        name = b.get("run_name", b["name"])
+        if name not in runs:
+            runs[name] = []
+            order.append(name)
+        if b.get("error_occurred"):
+            errors[name] = b.get("error_message", "error")
+        else:
+            runs[name].append(b)
+    return runs, errors, order
+
+
+def metric_value(entry, metric, path):
+    if metric not in entry:
+        raise GateError(f"{path}: {entry['name']} has no \"{metric}\"")
+    value = float(entry[metric])
+    if metric in TIME_METRICS:
+        unit = entry.get("time_unit", "ns")
+        if unit not in TIME_UNITS:
+            raise GateError(f"{path}: {entry['name']}: unknown time_unit {unit!r}")
+        value *= TIME_UNITS[unit]
+    return value
+
+
+# --- The comparison.
+
+
+def fmt_value(v, metric):
+    if metric in TIME_METRICS or metric in NS_COUNTERS:
+        for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+            if v >= scale:
+                return f"{v / scale:.3g} {unit}"
+        return f"{v:.3g} ns"
+    return f"{v:.4g}"
+
+
+def fmt_p(p):
+    return f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def compare(base, cont, args):
+    """One row per benchmark both sides ran; raises GateError if it can't."""
+    base_runs, base_err, base_order = base
+    cont_runs, cont_err, _ = cont
+    common = [n for n in base_order if n in cont_runs]
+    if not common:
+        raise GateError(
+            f"{args.baseline} and {args.contender} have no benchmark in common")
+    rows, failed_in_contender, too_few = [], [], []
+    worse_sign = -1.0 if args.metric.endswith("_per_second") else 1.0
+    for name in common:
+        if name in cont_err and name not in base_err:
+            failed_in_contender.append(f"{name}: {cont_err[name]}")
+            continue
+        if name in base_err or name in cont_err:
+            rows.append((name, None, "failed in the baseline"))
+            continue
+        x = [metric_value(b, args.metric, args.baseline) for b in base_runs[name]]
+        y = [metric_value(b, args.metric, args.contender) for b in cont_runs[name]]
+        if smallest_p(len(x), len(y)) > args.alpha:
+            too_few.append(f"{name} ({len(x)} vs {len(y)})")
+            continue
+        mx, my = statistics.median(x), statistics.median(y)
+        change = (my - mx) / mx if mx else 0.0
+        p = mann_whitney_p(x, y)
+        significant = p < args.alpha
+        worse = worse_sign * change > args.threshold
+        better = -worse_sign * change > args.threshold
+        if significant and worse:
+            verdict = "**regression**"
+        elif significant and better:
+            verdict = "improvement"
+        elif significant:
+            verdict = "within threshold"
+        else:
+            verdict = "no significant change"
+        rows.append((name, (mx, my, change, p, len(x), len(y)), verdict))
+    if too_few:
+        need = repetitions_needed(args.alpha)
+        raise GateError(
+            f"too few repetitions for a two-sided Mann-Whitney U test at alpha "
+            f"{args.alpha:g}: it cannot reject with fewer than {need} per side "
+            f"(baseline vs contender): " + ", ".join(too_few) +
+            f". Run with --benchmark_repetitions={need} or more (9 recommended),"
+            f" and keep the per-repetition entries in the JSON (no "
+            f"--benchmark_report_aggregates_only).")
+    if failed_in_contender:
+        raise GateError("failed in the contender but not in the baseline: " +
+                        "; ".join(failed_in_contender))
+    return rows
+
+
+def report(rows, base_order, cont_order, args):
+    out = [f"### Regression gate: {args.metric}, alpha {args.alpha:g}, "
+           f"threshold {args.threshold:.0%}", "",
+           f"Baseline `{os.path.basename(args.baseline)}`, contender "
+           f"`{os.path.basename(args.contender)}`; change of the medians, "
+           f"two-sided Mann-Whitney U p-value.", "",
+           "| benchmark | baseline | contender | change | p-value | repetitions | verdict |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    regressions = 0
+    for name, stats, verdict in rows:
+        if stats is None:
+            out.append(f"| {name} | | | | | | {verdict} |")
+            continue
+        mx, my, change, p, n1, n2 = stats
+        regressions += verdict == "**regression**"
+        out.append(f"| {name} | {fmt_value(mx, args.metric)} | "
+                   f"{fmt_value(my, args.metric)} | {change:+.1%} | {fmt_p(p)} | "
+                   f"{n1} vs {n2} | {verdict} |")
+    out.append("")
+    for label, names in (("baseline", [n for n in base_order if n not in cont_order]),
+                         ("contender", [n for n in cont_order if n not in base_order])):
+        if names:
+            out.append(f"Only in the {label}, not compared: " + ", ".join(names) + ".")
+            out.append("")
+    if regressions:
+        out.append(f"**FAIL**: {regressions} of {len(rows)} benchmarks are worse by "
+                   f"more than {args.threshold:.0%} with p < {args.alpha:g}.")
+    else:
+        out.append(f"**PASS**: no benchmark of {len(rows)} is worse by more than "
+                   f"{args.threshold:.0%} with p < {args.alpha:g}.")
+    return "\n".join(out), regressions
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Fail when a contender run is significantly and materially "
+                    "worse than a baseline run (Google Benchmark JSON with "
+                    "--benchmark_repetitions).")
+    p.add_argument("baseline", help="baseline JSON (--benchmark_out)")
+    p.add_argument("contender", help="contender JSON (--benchmark_out)")
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="significance level of the U test (default 0.05)")
+    p.add_argument("--threshold", type=float, default=0.10,
+                   help="relative change of the medians that counts as a "
+                        "regression (default 0.10, 10%%)")
+    p.add_argument("--metric", default="real_time",
+                   help="field to compare: real_time (default), cpu_time or a "
+                        "counter; *_per_second counters are higher-is-better")
+    args = p.parse_args(argv)
+    if not 0.0 < args.alpha < 1.0:
+        p.error(f"--alpha must be between 0 and 1, not {args.alpha:g}")
+    if args.threshold < 0.0:
+        p.error(f"--threshold must not be negative, not {args.threshold:g}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        base = load(args.baseline)
+        cont = load(args.contender)
+        rows = compare(base, cont, args)
+    except GateError as e:
+        print(f"gate.py: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    text, regressions = report(rows, base[2], cont[2], args)
+    print(text)
+    return EXIT_REGRESSION if regressions else EXIT_PASS
+
+
+if __name__ == "__main__":
+    sys.exit(main())
