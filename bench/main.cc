@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "harness.h"
@@ -16,6 +17,12 @@ int main(int argc, char **argv) {
     return peer_status;
   }
 
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+      printf("ipc_bench: IPC round trips, streams and cold starts between "
+             "two processes.\nipc_bench flags (each also read from IPC_*):\n"
+             "  %s\n\nGoogle Benchmark flags:\n",
+             ipcb::FlagsHelp());
   ipcb::Flags flags;
   std::string error;
   if (!ipcb::ParseFlags(&argc, argv, &flags, &error)) {
