@@ -3,7 +3,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <list>
 #include <string>
+#include <vector>
 
 #include "harness.h"
 #include "ipcb/ipcb.h"
@@ -38,8 +40,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   ipcb_install_cleanup_handlers();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+  std::list<std::string> storage;
+  std::vector<char *> args = ipcb::AdaptBenchmarkFilter(argc, argv, &storage);
+  argc = static_cast<int>(args.size()) - 1;
+  benchmark::Initialize(&argc, args.data());
+  if (benchmark::ReportUnrecognizedArguments(argc, args.data()))
     return 2;
   ipcb::AddContext(flags);
   ipcb::RegisterBenchmarks(flags);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <list>
 #include <string>
 
 #include "harness.h"
@@ -110,7 +111,52 @@ bool Apply(const std::string &name, const char *value,
   return true;
 }
 
+// Rewrites every end anchor `$` of a regex (not `\$`, not inside [...]) as
+// `(/real_time)?$`.
+std::string AnchorAcceptsSuffix(const std::string &regex) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < regex.size(); i++) {
+    char c = regex[i];
+    if (c == '\\' && i + 1 < regex.size()) {
+      out += c;
+      out += regex[++i];
+      continue;
+    }
+    if (c == '[')
+      in_class = true;
+    else if (c == ']')
+      in_class = false;
+    if (c == '$' && !in_class)
+      out += "(/real_time)?";
+    out += c;
+  }
+  return out;
+}
+
 } // namespace
+
+std::vector<char *> AdaptBenchmarkFilter(int argc, char **argv,
+                                         std::list<std::string> *storage) {
+  static const char kFlag[] = "--benchmark_filter=";
+  std::vector<char *> args(argv, argv + argc);
+  bool given = false;
+  for (char *&arg : args) {
+    if (strncmp(arg, kFlag, sizeof kFlag - 1) != 0)
+      continue;
+    given = true;
+    storage->push_back(kFlag + AnchorAcceptsSuffix(arg + sizeof kFlag - 1));
+    arg = &storage->back()[0];
+  }
+  // Google Benchmark read BENCHMARK_FILTER before main(); pass it as a flag.
+  const char *env = getenv("BENCHMARK_FILTER");
+  if (!given && env) {
+    storage->push_back(kFlag + AnchorAcceptsSuffix(env));
+    args.push_back(&storage->back()[0]);
+  }
+  args.push_back(nullptr);
+  return args;
+}
 
 std::vector<size_t> DefaultSizes() {
   return {12, 64, 512, 4 << 10, 64 << 10, 512 << 10, 4 << 20, 16 << 20};

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ std::vector<size_t> DefaultSizes();
 // returns false with a message naming the flag, the value and what is
 // accepted (the caller exits with 2 before anything runs).
 bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error);
+
+// Every benchmark uses real time, so Google Benchmark appends "/real_time"
+// to its name. So that --benchmark_filter='PingPong/.*/12$' (or the
+// BENCHMARK_FILTER variable) still matches, each end anchor `$` of the
+// filter also accepts that suffix. Returns the new argv (NULL-terminated);
+// `storage` owns the rewritten strings.
+std::vector<char *> AdaptBenchmarkFilter(int argc, char **argv,
+                                         std::list<std::string> *storage);
 
 // The --ipc_* flags, for --help.
 const char *FlagsHelp();

@@ -30,3 +30,10 @@ execute_process(COMMAND "${BENCH}" --ipc_list RESULT_VARIABLE rc OUTPUT_VARIABLE
 if(NOT rc EQUAL 0 OR NOT out MATCHES "available")
   message(FATAL_ERROR "--ipc_list failed (${rc}):\n${out}")
 endif()
+# An anchored filter matches despite Google Benchmark's /real_time suffix.
+execute_process(COMMAND "${BENCH}" "--benchmark_filter=PingPong/.*/12$"
+                --benchmark_list_tests RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "PingPong/Pipe/12/real_time" OR
+   out MATCHES "/4096" OR out MATCHES "Stream/")
+  message(FATAL_ERROR "anchored filter listed the wrong set (${rc}):\n${out}")
+endif()
