@@ -1,0 +1,53 @@
+// PosixMQ: the chunk is the running fs.mqueue.msgsize_max, and a message
+// longer than the queue is deep still goes through.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "../support.h"
+
+namespace ipcb_test {
+namespace {
+
+const ipcb_transport *Mq() { return ipcb_transport_find("PosixMQ"); }
+
+size_t Sysctl(const char *path) {
+  size_t value = 0;
+  std::ifstream(path) >> value;
+  return value;
+}
+
+TEST(PosixMQ, MaxMessageIsTheRunningMsgsizeMax) {
+  ASSERT_NE(Mq(), nullptr);
+  EXPECT_EQ(Mq()->max_message(), Sysctl("/proc/sys/fs/mqueue/msgsize_max"));
+}
+
+TEST(PosixMQ, AMessageOfMoreChunksThanTheQueueHoldsIsLabelledAndExact) {
+  size_t chunk = Mq()->max_message();
+  size_t depth = Sysctl("/proc/sys/fs/mqueue/msg_max");
+  ASSERT_GT(chunk, 0u);
+  size_t bytes = chunk * (depth + 3) + 1; // more chunks than the queue holds
+  int rc = 0;
+  SessionPtr session = Open(Mq(), bytes, /*verify=*/1, 0, &rc);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  EXPECT_NE(std::string(ipcb_session_label(session.get()))
+                .find(std::to_string(depth + 4) + " messages"),
+            std::string::npos)
+      << ipcb_session_label(session.get());
+  for (int i = 0; i < 20; i++)
+    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+        << ipcb_session_error(session.get());
+}
+
+TEST(PosixMQ, OneChunkIsNotLabelled) {
+  int rc = 0;
+  SessionPtr session = Open(Mq(), Mq()->max_message(), 1, 0, &rc);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  EXPECT_EQ(std::string(ipcb_session_label(session.get())), "");
+  ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+      << ipcb_session_error(session.get());
+}
+
+} // namespace
+} // namespace ipcb_test
