@@ -26,6 +26,8 @@ void AddContext(const Flags &flags) {
   benchmark::AddCustomContext("ipc_verify", flags.verify ? "full" : "stamps");
   benchmark::AddCustomContext("ipc_timeout_ns",
                               std::to_string(flags.timeout_ns));
+  if (const char *method = ipcb_bootstrap_method())
+    benchmark::AddCustomContext("mach_bootstrap", method);
   // Each transport's native limit as read from the running kernel.
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *transport = ipcb_transport_at(i);

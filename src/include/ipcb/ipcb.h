@@ -141,6 +141,9 @@ typedef struct ipcb_sysinfo {
   long cache_line;
 } ipcb_sysinfo;
 void ipcb_sysinfo_read(ipcb_sysinfo *out);
+/* How Mach rights meet on macOS: "bootstrap_check_in" or
+ * "bootstrap_register2" (asked of launchd once); NULL on other systems. */
+const char *ipcb_bootstrap_method(void);
 
 #ifdef __cplusplus
 }

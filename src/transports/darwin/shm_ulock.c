@@ -1,0 +1,262 @@
+/* ShmUlock: shared-memory slots with the kernel's compare-and-wait
+ * (os_sync_wait_on_address, or __ulock_wait before macOS 14.4), the macOS
+ * counterpart of a futex.
+ *
+ * The region is a POSIX shared memory object, unlinked as soon as it is
+ * mapped and passed to the peer as an inherited descriptor, so no name
+ * outlives setup. Per direction, `head` counts messages published and `tail`
+ * messages released; a side waits on the word it needs to change.
+ *
+ * Ordering: the sender writes the slot, then stores `head` with release
+ * semantics; the receiver's acquire load of `head` then sees the slot's
+ * bytes. `tail` orders the slot's reuse the same way. The waiter counts let a
+ * publisher skip the wake system call when nobody sleeps: the publisher
+ * stores the word then reads the count, the waiter bumps the count then
+ * reads the word, both sequentially consistent, so at least one of them sees
+ * the other (a lost wake-up would need both to miss). The kernel compares
+ * the word again before sleeping, so a wake between the two is not lost
+ * either. _SHARED variants are required: the plain ones key the wait on the
+ * process's virtual address, the shared ones on the VM object. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
+#include <os/os_sync_wait_on_address.h>
+#endif
+
+#include "ipcb/transport.h"
+
+/* Private but stable since macOS 10.12 (_SHARED since 10.15): xnu's
+ * bsd/sys/ulock.h, exported by libSystem. libc++'s atomic wait uses them. */
+extern int __ulock_wait(uint32_t operation, void *addr, uint64_t value,
+                        uint32_t timeout_us);
+extern int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
+#define UL_COMPARE_AND_WAIT_SHARED 3
+
+#define PEER_SLICE_US (100 * 1000)
+
+typedef struct ring_ctl {
+  _Atomic uint32_t head, head_waiters;
+  unsigned char pad1[56];
+  _Atomic uint32_t tail, tail_waiters;
+  unsigned char pad2[56];
+} ring_ctl;
+
+typedef struct ulock_ctx {
+  int ready;
+  ipcb_role role;
+  uint32_t wait_us; /* client: the deadline; peer: a slice */
+  unsigned char *base;
+  size_t size, slot;
+  unsigned depth, tx_dir, rx_dir;
+  uint32_t sent, received;
+} ulock_ctx;
+
+/* Each slot starts with its message's size, on a line of its own. */
+static size_t region_size(const ipcb_cfg *cfg, size_t *slot) {
+  *slot = 64 + ((cfg->max_bytes + 63) & ~(size_t)63);
+  return 2 * sizeof(ring_ctl) + 2 * (size_t)cfg->depth * *slot;
+}
+
+static ring_ctl *ring(ulock_ctx *c, unsigned dir) {
+  return (ring_ctl *)c->base + dir;
+}
+
+static unsigned char *slot_at(ulock_ctx *c, unsigned dir, uint32_t seq) {
+  size_t i = (size_t)dir * c->depth + seq % c->depth;
+  return c->base + 2 * sizeof(ring_ctl) + i * c->slot;
+}
+
+/* 0 once woken (or the word already differs), else -errno. */
+static int wait_word(_Atomic uint32_t *word, uint32_t seen, uint32_t us) {
+#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
+  if (__builtin_available(macOS 14.4, *)) {
+    int r = os_sync_wait_on_address_with_timeout(
+        (void *)word, seen, sizeof *word, OS_SYNC_WAIT_ON_ADDRESS_SHARED,
+        OS_CLOCK_MACH_ABSOLUTE_TIME, (uint64_t)us * 1000);
+    return r < 0 ? -errno : 0;
+  }
+#endif
+  int r = __ulock_wait(UL_COMPARE_AND_WAIT_SHARED, (void *)word, seen, us);
+  return r < 0 ? -errno : 0;
+}
+
+/* ENOENT (nobody waits any more) is not an error. */
+static void wake_word(_Atomic uint32_t *word) {
+#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
+  if (__builtin_available(macOS 14.4, *)) {
+    os_sync_wake_by_address_any((void *)word, sizeof *word,
+                                OS_SYNC_WAKE_BY_ADDRESS_SHARED);
+    return;
+  }
+#endif
+  __ulock_wake(UL_COMPARE_AND_WAIT_SHARED, (void *)word, 0);
+}
+
+static void publish(_Atomic uint32_t *word, _Atomic uint32_t *waiters,
+                    uint32_t value) {
+  atomic_store_explicit(word, value, memory_order_seq_cst);
+  if (atomic_load_explicit(waiters, memory_order_seq_cst))
+    wake_word(word);
+}
+
+/* Wait until *word differs from `seen`, then acquire what it publishes. */
+static int await_change(void *ctx, ulock_ctx *c, _Atomic uint32_t *word,
+                        _Atomic uint32_t *waiters, uint32_t seen) {
+  while (atomic_load_explicit(word, memory_order_acquire) == seen) {
+    int r = 0;
+    atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(word, memory_order_seq_cst) == seen)
+      r = wait_word(word, seen, c->wait_us);
+    atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+    if (r == 0)
+      continue;
+    if (r != -EINTR && r != -ETIMEDOUT) {
+      errno = -r;
+      return ipcb_fail_errno(ctx, "wait on address (SHARED)");
+    }
+    int rc = ipcb_interrupted(ctx);
+    if (rc)
+      return rc;
+    if (r == -ETIMEDOUT && c->role == IPCB_ROLE_CLIENT)
+      return ipcb_fail(ctx, IPCB_ETIMEDOUT,
+                       "ShmUlock: no message after %u ms; raise "
+                       "--ipc_timeout if the peer is only slow",
+                       c->wait_us / 1000);
+  }
+  return 0;
+}
+
+static int map_fd(void *ctx, ulock_ctx *c, int fd) {
+  void *p = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED)
+    return ipcb_fail_errno(ctx, "mmap(MAP_SHARED)");
+  c->base = p;
+  return 0;
+}
+
+static int ulock_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
+  ulock_ctx *c = ctx;
+  char name[64];
+  c->ready = 1;
+  c->size = region_size(cfg, &c->slot);
+  ipcb_unique_name(name, sizeof name);
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    return ipcb_fail_errno(ctx, "shm_open(O_CREAT | O_EXCL, 0600)");
+  /* Unlinked at once: the descriptor and the mappings keep it alive. */
+  ipcb_track_name(IPCB_OBJ_POSIX_SHM, name);
+  shm_unlink(name);
+  ipcb_untrack_name(IPCB_OBJ_POSIX_SHM, name);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  rdv->fds[0] = fd; /* the core's from here on, even on failure */
+  rdv->nfds = 1;
+  if (ftruncate(fd, (off_t)c->size) != 0)
+    return ipcb_fail_errno(ctx, "ftruncate(shm)");
+  int rc = map_fd(ctx, c, fd);
+  if (!rc)
+    snprintf(rdv->token, sizeof rdv->token, "%zu", c->size);
+  return rc;
+}
+
+static int ulock_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                        const ipcb_rdv *rdv) {
+  ulock_ctx *c = ctx;
+  c->ready = 1;
+  c->role = role;
+  c->depth = cfg->depth;
+  c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
+  c->rx_dir = 1 - c->tx_dir;
+  int64_t us = cfg->timeout_ns / 1000;
+  c->wait_us = role == IPCB_ROLE_PEER ? PEER_SLICE_US
+               : us > UINT32_MAX      ? UINT32_MAX
+                                      : (uint32_t)(us < 1 ? 1 : us);
+  if (role == IPCB_ROLE_CLIENT)
+    return 0;
+  c->size = region_size(cfg, &c->slot);
+  if (rdv->nfds != 1 || strtoull(rdv->token, NULL, 10) != c->size)
+    return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
+  int rc = map_fd(ctx, c, rdv->fds[0]);
+  close(rdv->fds[0]); /* the mapping keeps the object */
+  return rc;
+}
+
+static int ulock_send_buf(void *ctx, size_t n, void **buf) {
+  ulock_ctx *c = ctx;
+  ring_ctl *r = ring(c, c->tx_dir);
+  (void)n;
+  while (c->sent - atomic_load_explicit(&r->tail, memory_order_acquire) >=
+         c->depth) {
+    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    int rc = await_change(ctx, c, &r->tail, &r->tail_waiters, tail);
+    if (rc)
+      return rc;
+  }
+  *buf = slot_at(c, c->tx_dir, c->sent) + 64;
+  return 0;
+}
+
+static int ulock_send(void *ctx, size_t n) {
+  ulock_ctx *c = ctx;
+  ring_ctl *r = ring(c, c->tx_dir);
+  uint64_t size = n;
+  memcpy(slot_at(c, c->tx_dir, c->sent), &size, sizeof size);
+  c->sent++;
+  publish(&r->head, &r->head_waiters, c->sent);
+  return 0;
+}
+
+static int ulock_recv(void *ctx, const void **p, size_t *n) {
+  ulock_ctx *c = ctx;
+  ring_ctl *r = ring(c, c->rx_dir);
+  int rc = await_change(ctx, c, &r->head, &r->head_waiters, c->received);
+  if (rc)
+    return rc;
+  uint64_t size;
+  unsigned char *s = slot_at(c, c->rx_dir, c->received);
+  memcpy(&size, s, sizeof size);
+  if (size > c->slot - 64)
+    return ipcb_fail(ctx, IPCB_ECORRUPT,
+                     "ShmUlock: a slot claims %llu bytes, it holds %zu",
+                     (unsigned long long)size, c->slot - 64);
+  *p = s + 64;
+  *n = (size_t)size;
+  return 0;
+}
+
+static int ulock_release(void *ctx) {
+  ulock_ctx *c = ctx;
+  ring_ctl *r = ring(c, c->rx_dir);
+  c->received++;
+  publish(&r->tail, &r->tail_waiters, c->received);
+  return 0;
+}
+
+static void ulock_teardown(void *ctx, ipcb_role role) {
+  ulock_ctx *c = ctx;
+  (void)role;
+  if (c->base)
+    munmap(c->base, c->size);
+  c->base = NULL;
+}
+
+const ipcb_transport ipcb_tr_ShmUlock = {
+    .name = "ShmUlock",
+    .summary = "shared memory slots with os_sync_wait_on_address "
+               "(macOS 14.4+) or __ulock_wait, the macOS futex",
+    .caps = IPCB_CAP_SHARED_MEMORY,
+    .ctx_size = sizeof(ulock_ctx),
+    .setup = ulock_setup,
+    .attach = ulock_attach,
+    .send_buf = ulock_send_buf,
+    .send = ulock_send,
+    .recv = ulock_recv,
+    .release = ulock_release,
+    .teardown = ulock_teardown,
+};
