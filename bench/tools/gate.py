@@ -149,11 +149,12 @@ def load(path):
         raise GateError(f"{path}: not JSON: {e}")
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise GateError(f"{path}: not Google Benchmark JSON (no \"benchmarks\" list)")
-    runs, errors, order = {}, {}, []
+    runs, errors, order, aggregates = {}, {}, [], 0
     for b in doc["benchmarks"]:
         if not isinstance(b, dict) or "name" not in b:
             raise GateError(f"{path}: a benchmark entry has no name")
         if b.get("run_type", "iteration") != "iteration":
+            aggregates += 1
             continue
         name = b.get("run_name", b["name"])
         if name not in runs:
@@ -163,6 +164,10 @@ def load(path):
             errors[name] = b.get("error_message", "error")
         else:
             runs[name].append(b)
+    if not order and aggregates:
+        raise GateError(
+            f"{path}: only aggregates, no per-repetition entries: the U test "
+            f"needs each repetition (drop --benchmark_report_aggregates_only)")
     return runs, errors, order
 
 

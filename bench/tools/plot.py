@@ -103,22 +103,29 @@ def size_label(n):
     return f"{n} B"
 
 
-def draw(runs, outputs, title):
+def draw(runs, outputs, title, dpi=100, only=None):
     import matplotlib
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "ipc_bench"  # reproducible SVG ids
+    # Text stays text in SVG: smaller, searchable, and selectable in a browser.
+    matplotlib.rcParams["svg.fonttype"] = "none"
     import matplotlib.pyplot as plt
     from matplotlib import ticker
 
-    families = [f for f in PANELS if any(f == k[0] for s, _, _ in runs for k in s)]
+    families = [f for f in PANELS if any(f == k[0] for s, _, _ in runs for k in s)
+                and (not only or f in only)]
     if not families:
-        fail("no PingPong, Stream or ColdStart results in " +
+        fail(f"no {' or '.join(only or PANELS)} results in " +
              ", ".join(label for _, _, label in runs))
     transports = sorted({k[1] for s, _, _ in runs for k in s})
-    cmap = plt.get_cmap("tab10" if len(transports) <= 10 else "tab20")
-    colours = {t: cmap(i % cmap.N) for i, t in enumerate(transports)}
-    styles = ["-", "--", ":", "-."]
-    fig, axes = plt.subplots(1, len(families), figsize=(6.4 * len(families), 5.2),
+    # Ten colours, then the same ten dashed: tab20's pale twins of each
+    # colour are too alike to tell two transports apart. Files differ by marker.
+    cmap = plt.get_cmap("tab10")
+    looks = {t: (cmap(i % 10), ("-", "--", ":", "-.")[i // 10 % 4])
+             for i, t in enumerate(transports)}
+    markers = "os^Dv"
+    legend = {}
+    fig, axes = plt.subplots(1, len(families), figsize=(6.4 * len(families), 5.6),
                              squeeze=False)
     for ax, family in zip(axes[0], families):
         panel_title, ylabel, _, scale = PANELS[family]
@@ -136,9 +143,10 @@ def draw(runs, outputs, title):
                 lo = [points[x][1] * scale for x in xs]
                 hi = [points[x][2] * scale for x in xs]
                 name = transport if len(having) == 1 else f"{transport} ({label})"
-                ax.plot(xs, med, styles[i % len(styles)], marker="o", markersize=3,
-                        color=colours[transport], label=name)
-                ax.fill_between(xs, lo, hi, color=colours[transport], alpha=0.15,
+                colour, style = looks[transport]
+                legend[name], = ax.plot(xs, med, style, marker=markers[i % len(markers)],
+                                        markersize=3, color=colour, label=name)
+                ax.fill_between(xs, lo, hi, color=colour, alpha=0.15,
                                 linewidth=0)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -155,11 +163,16 @@ def draw(runs, outputs, title):
         ax.set_ylabel(ylabel)
         ax.set_title(panel_title)
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize="small")
     fig.suptitle(title, fontsize="medium")
-    fig.tight_layout()
+    # One legend for all panels, below them: a transport has the same look
+    # everywhere, and a legend inside a panel hides its lines.
+    ncol = min(len(legend), 4 * len(families))
+    rows = -(-len(legend) // ncol)
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=ncol,
+               fontsize="small", frameon=False)
+    fig.tight_layout(rect=(0, 0.045 * rows, 1, 1))
     for out in outputs:
-        fig.savefig(out, dpi=100, metadata={"Date": None} if out.endswith(".svg") else None)
+        fig.savefig(out, dpi=dpi, metadata={"Date": None} if out.endswith(".svg") else None)
     plt.close(fig)
 
 
@@ -169,6 +182,10 @@ def main(argv=None):
     p.add_argument("-o", "--output", action="append", required=True,
                    help="image to write, .png or .svg; may be repeated")
     p.add_argument("--title", help="title line instead of \"ipc_bench\"")
+    p.add_argument("--family", action="append", choices=sorted(PANELS),
+                   help="draw only this family's panel; may be repeated")
+    p.add_argument("--dpi", type=int, default=100,
+                   help="PNG resolution; 100 makes a 6.4 inch panel 640 pixels wide")
     args = p.parse_args(argv)
     for out in args.output:
         if os.path.splitext(out)[1].lower() not in (".png", ".svg"):
@@ -184,7 +201,7 @@ def main(argv=None):
         if describe(ctx) not in contexts:
             contexts.append(describe(ctx))
     title = "\n".join([args.title or "ipc_bench"] + contexts)
-    draw(runs, args.output, title)
+    draw(runs, args.output, title, args.dpi, args.family)
     return 0
 
 

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""bench/tools/gate.py, merge.py and medians.py on checked-in runs.
+
+fixtures/base.json and fixtures/head.json are two runs of the same ipc_bench
+binary on one machine (PingPong, Pipe and SysVShm, 12 B, 4 KiB, 64 KiB, five
+repetitions). The gate's whole output is compared with fixtures/gate_*.md.
+IPCB_UPDATE_EXPECTED=1 rewrites those files instead, for a reviewer to diff.
+"""
+
+import math
+import os
+import tempfile
+import unittest
+
+from toolstest import first_repetitions, fixture, load, run_tool, save, scaled
+
+import gate
+
+UPDATE = os.environ.get("IPCB_UPDATE_EXPECTED") == "1"
+
+
+class Gate(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.base = fixture("base.json")
+        self.head = fixture("head.json")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, doc, name):
+        path = os.path.join(self.tmp.name, name)
+        save(doc, path)
+        return path
+
+    def expect(self, name, text):
+        path = fixture(name)
+        if UPDATE:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(text, f.read())
+
+    def test_two_runs_of_the_same_binary_pass(self):
+        status, out, err = run_tool("gate.py", self.base, self.head)
+        self.expect("gate_same.md", out)
+        self.assertEqual((status, err), (0, ""))
+
+    def test_a_contender_25_percent_slower_fails(self):
+        slower = self.write(scaled(load(self.head), 1.25), "head-25pct-slower.json")
+        status, out, err = run_tool("gate.py", self.base, slower)
+        self.expect("gate_slower.md", out)
+        self.assertEqual((status, err), (1, ""))
+
+    def test_a_wider_threshold_lets_25_percent_pass(self):
+        slower = self.write(scaled(load(self.head), 1.25), "slower.json")
+        status, out, _ = run_tool("gate.py", self.base, slower, "--threshold", "0.5")
+        self.assertEqual(status, 0)
+        self.assertIn("within threshold", out)
+        self.assertNotIn("**regression**", out)
+
+    def test_a_contender_twice_as_fast_passes_as_an_improvement(self):
+        faster = self.write(scaled(load(self.base), 0.5), "faster.json")
+        status, out, _ = run_tool("gate.py", self.base, faster)
+        self.assertEqual(status, 0)
+        self.assertEqual(out.count("| improvement |"), 6)
+
+    def test_too_few_repetitions_is_an_error_not_a_pass(self):
+        base3 = self.write(first_repetitions(load(self.base), 3), "base3.json")
+        head3 = self.write(first_repetitions(load(self.head), 3), "head3.json")
+        status, out, err = run_tool("gate.py", base3, head3)
+        self.expect("gate_too_few.txt", err)
+        self.assertEqual((status, out), (2, ""))
+        # With a looser alpha, three repetitions can reject (p >= 0.1).
+        status, _, _ = run_tool("gate.py", base3, head3, "--alpha", "0.11")
+        self.assertEqual(status, 0)
+
+    def test_one_repetition_is_an_error(self):
+        base1 = self.write(first_repetitions(load(self.base), 1), "base1.json")
+        status, _, err = run_tool("gate.py", base1, self.head)
+        self.assertEqual(status, 2)
+        self.assertIn("too few repetitions", err)
+
+    def test_aggregates_only_is_an_error(self):
+        doc = load(self.base)
+        doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_type"] == "aggregate"]
+        status, _, err = run_tool("gate.py", self.write(doc, "agg.json"), self.head)
+        self.assertEqual(status, 2)
+        self.assertIn("agg.json: only aggregates, no per-repetition entries", err)
+
+    def test_bad_input(self):
+        missing = os.path.join(self.tmp.name, "missing.json")
+        not_json = os.path.join(self.tmp.name, "not.json")
+        with open(not_json, "w") as f:
+            f.write("PingPong/Pipe/12  5 us\n")
+        no_list = self.write({"context": {}}, "nolist.json")
+        other = self.write({"benchmarks": [{"name": "Other/1", "run_type": "iteration",
+                                            "real_time": 1.0, "time_unit": "ns"}]},
+                           "other.json")
+        cases = [
+            ((missing, self.head), f"{missing}: cannot read: No such file or directory"),
+            ((not_json, self.head), f"{not_json}: not JSON:"),
+            ((self.base, no_list), f"{no_list}: not Google Benchmark JSON"),
+            ((self.base, other), "have no benchmark in common"),
+            ((self.base, self.head, "--metric", "nope"), "has no \"nope\""),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                status, out, err = run_tool("gate.py", *args)
+                self.assertEqual((status, out), (2, ""))
+                self.assertTrue(err.startswith("gate.py: error: "), err)
+                self.assertIn(message, err)
+
+    def test_a_benchmark_failing_in_the_contender_only_is_an_error(self):
+        doc = load(self.head)
+        for b in doc["benchmarks"]:
+            if b["run_name"] == "PingPong/Pipe/12/real_time":
+                b["error_occurred"] = True
+                b["error_message"] = "the peer died (signal 9)"
+        status, _, err = run_tool("gate.py", self.base, self.write(doc, "h.json"))
+        self.assertEqual(status, 2)
+        self.assertIn("PingPong/Pipe/12/real_time: the peer died (signal 9)", err)
+        # The other way round, the benchmark is listed and not compared.
+        status, out, _ = run_tool("gate.py", self.write(doc, "b.json"), self.head)
+        self.assertEqual(status, 0)
+        self.assertIn("| PingPong/Pipe/12/real_time | | | | | | failed in the baseline |", out)
+
+    def test_benchmarks_in_one_run_only_are_listed(self):
+        doc = load(self.head)
+        doc["benchmarks"] = [b for b in doc["benchmarks"]
+                             if not b["run_name"].startswith("PingPong/SysVShm/")]
+        status, out, _ = run_tool("gate.py", self.base, self.write(doc, "h.json"))
+        self.assertEqual(status, 0)
+        self.assertIn("Only in the baseline, not compared: PingPong/SysVShm/12/real_time, "
+                      "PingPong/SysVShm/4096/real_time, PingPong/SysVShm/65536/real_time.", out)
+
+    def test_cpu_time_and_rates(self):
+        slower = self.write(scaled(load(self.head), 1.25), "slower.json")
+        status, _, _ = run_tool("gate.py", self.base, slower, "--metric", "cpu_time")
+        self.assertEqual(status, 1)
+        # bytes_per_second is higher-is-better: the same files, read as rates,
+        # are unchanged (the scaling touched times only), so they pass.
+        status, _, _ = run_tool("gate.py", self.base, slower, "--metric", "bytes_per_second")
+        self.assertEqual(status, 0)
+
+
+class MannWhitney(unittest.TestCase):
+    """Values that do not need scipy; compare_py_test.py checks scipy itself."""
+
+    def test_exact_fully_separated(self):
+        self.assertEqual(gate.mann_whitney_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]), 2 / 252)
+        self.assertEqual(gate.mann_whitney_p([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]), 2 / 252)
+
+    def test_exact_identical_distributions_give_one(self):
+        self.assertEqual(gate.mann_whitney_p([1, 4, 5, 8], [2, 3, 6, 7]), 1.0)
+
+    def test_counts_are_the_gaussian_binomial(self):
+        for m, n in ((1, 1), (3, 4), (5, 5), (8, 30)):
+            c = gate.u_counts(m, n)
+            self.assertEqual(sum(c), math.comb(m + n, m))
+            self.assertEqual(c, c[::-1])
+        self.assertEqual(gate.u_counts(2, 2), [1, 1, 2, 1, 1])
+
+    def test_asymptotic_with_ties(self):
+        # Normal approximation, tie-corrected, continuity 0.5, by hand:
+        # U = 9, mu = 4.5, two pairs of ties (12), sigma^2 = 9/12 * (7 - 12/30).
+        z = (9 - 4.5 - 0.5) / math.sqrt(4.95)
+        expected = math.erfc(z / math.sqrt(2))
+        self.assertAlmostEqual(gate.mann_whitney_p([3, 4, 4], [1, 2, 2]), expected, places=15)
+
+    def test_all_equal_gives_one(self):
+        self.assertEqual(gate.mann_whitney_p([5] * 9, [5] * 9), 1.0)
+
+    def test_repetitions_needed(self):
+        self.assertEqual(gate.repetitions_needed(0.05), 4)
+        self.assertEqual(gate.repetitions_needed(0.01), 5)
+        self.assertEqual(gate.repetitions_needed(0.5), 2)
+
+
+class MergeAndMedians(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_merge_joins_repetitions_and_drops_aggregates(self):
+        out = os.path.join(self.tmp.name, "merged.json")
+        status, _, err = run_tool("merge.py", "-o", out, fixture("base.json"),
+                                  fixture("head.json"))
+        self.assertEqual((status, err), (0, ""))
+        doc = load(out)
+        self.assertEqual(doc["context"]["merged_from"], ["base.json", "head.json"])
+        pipe12 = [b for b in doc["benchmarks"] if b["run_name"] == "PingPong/Pipe/12/real_time"]
+        self.assertEqual([b["repetition_index"] for b in pipe12], list(range(10)))
+        self.assertTrue(all(b["repetitions"] == 10 for b in pipe12))
+        self.assertTrue(all(b["run_type"] == "iteration" for b in doc["benchmarks"]))
+        self.assertEqual(len(doc["benchmarks"]), 60)
+
+    def test_medians_keeps_one_entry_per_benchmark(self):
+        out = os.path.join(self.tmp.name, "medians.json")
+        status, _, _ = run_tool("medians.py", fixture("base.json"), "-o", out)
+        self.assertEqual(status, 0)
+        doc = load(out)
+        names = [b["name"] for b in doc["benchmarks"]]
+        self.assertEqual(names, [b["run_name"] for b in load(fixture("base.json"))["benchmarks"]
+                                 if b.get("aggregate_name") == "median"])
+        self.assertEqual(len(names), 6)
+        self.assertTrue(all(b["aggregate_name"] == "median" for b in doc["benchmarks"]))
+        status, series, _ = run_tool("medians.py", fixture("base.json"), "--series")
+        self.assertEqual((status, series), (0, "Linux x86_64, AMD EPYC\n"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""bench/tools on real ipc_bench runs made by the test.
+
+    live_test.py run  --bench IPC_BENCH --dir DIR   two runs: DIR/run.json, DIR/run2.json
+    live_test.py gate --bench IPC_BENCH --dir DIR   the same binary passes; 25% slower fails
+    live_test.py plot --dir DIR                     PNG and SVG from DIR/run.json
+
+The gate check measures the way the CI workflow does: the "baseline" and the
+"contender" (here the same binary) take turns, one repetition each, so that
+drift in load or clock speed falls on both alike, and the repetitions are
+then merged. On a shared machine a burst of load can still make one side
+look slower; a flagged regression is measured again once, and the test fails
+only if the second measurement flags one too.
+"""
+
+import argparse
+import os
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+from toolstest import SKIP, load, run_tool, save, scaled
+
+FILTER = "--benchmark_filter=PingPong/(Pipe|SysVShm)/"
+SIZES = "--ipc_sizes=12,4KiB,64KiB"
+ROUNDS = 9  # as in the pull-request workflow
+
+
+def bench(exe, out, *flags):
+    cmd = [exe, FILTER, SIZES, f"--benchmark_out={out}", "--benchmark_out_format=json", *flags]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} exited with {p.returncode}:\n{p.stdout}{p.stderr}")
+    doc = load(out)
+    errors = [b["name"] + ": " + b.get("error_message", "")
+              for b in doc["benchmarks"] if b.get("error_occurred")]
+    if errors:
+        sys.exit(f"{out}: benchmarks failed:\n" + "\n".join(errors))
+    return doc
+
+
+def cmd_run(args):
+    os.makedirs(args.dir, exist_ok=True)
+    flags = ["--benchmark_min_time=0.01", "--benchmark_repetitions=5"]
+    for name in ("run.json", "run2.json"):
+        doc = bench(args.bench, os.path.join(args.dir, name), *flags)
+        n = sum(b["run_type"] == "iteration" for b in doc["benchmarks"])
+        if n != 30:
+            sys.exit(f"{name}: {n} repetitions, expected 6 benchmarks x 5")
+    print(f"wrote run.json and run2.json in {args.dir}")
+    return 0
+
+
+def interleaved(args, attempt):
+    """Baseline and contender runs in turn; returns the two merged files."""
+    paths = {"base": [], "head": []}
+    for i in range(ROUNDS):
+        for side in ("base", "head"):
+            out = os.path.join(args.dir, f"{side}-{attempt}-{i}.json")
+            bench(args.bench, out, "--benchmark_min_time=0.05", "--benchmark_repetitions=1")
+            paths[side].append(out)
+    merged = []
+    for side in ("base", "head"):
+        out = os.path.join(args.dir, f"{side}-{attempt}.json")
+        status, _, err = run_tool("merge.py", "-o", out, *paths[side])
+        if status != 0:
+            sys.exit(f"merge.py failed: {err}")
+        merged.append(out)
+    return merged
+
+
+def cmd_gate(args):
+    os.makedirs(args.dir, exist_ok=True)
+    for attempt in (1, 2):
+        base, head = interleaved(args, attempt)
+        status, out, err = run_tool("gate.py", base, head)
+        print(f"attempt {attempt}: gate.py exited with {status}\n{out}{err}")
+        if status == 0:
+            break
+        if status != 1 or attempt == 2:
+            print("FAIL: two runs of the same binary did not pass the gate")
+            return 1
+    slower = os.path.join(args.dir, "head-25pct-slower.json")
+    save(scaled(load(head), 1.25), slower)
+    status, out, err = run_tool("gate.py", base, slower)
+    print(f"contender 25% slower: gate.py exited with {status}\n{out}{err}")
+    if status != 1 or "**regression**" not in out:
+        print("FAIL: a contender 25% slower was not flagged")
+        return 1
+    return 0
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def cmd_plot(args):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("SKIP: matplotlib is not installed (Debian: python3-matplotlib)")
+        return SKIP
+    run = os.path.join(args.dir, "run.json")
+    png, svg = os.path.join(args.dir, "pingpong.png"), os.path.join(args.dir, "pingpong.svg")
+    for path in (png, svg):
+        if os.path.exists(path):
+            os.remove(path)
+    status, out, err = run_tool("plot.py", run, "-o", png, "-o", svg)
+    if status != 0:
+        print(f"FAIL: plot.py exited with {status}: {out}{err}")
+        return 1
+    size = png_size(png)
+    if not size or size[0] < 400 or size[1] < 300:
+        print(f"FAIL: {png} is not a PNG of a plausible size: {size}")
+        return 1
+    text = " ".join(t for t in ET.parse(svg).getroot().itertext())
+    ctx = load(run)["context"]
+    missing = [w for w in ("PingPong: round trip", "Pipe", "SysVShm", "4 KiB", "64 KiB",
+                           ctx.get("cpu_model", ""), ctx.get("os", ""))
+               if w not in text]
+    if missing:
+        print(f"FAIL: {svg} lacks {missing}")
+        return 1
+    print(f"{png}: {size[0]}x{size[1]}, {os.path.getsize(png)} bytes; "
+          f"{svg}: {os.path.getsize(svg)} bytes")
+    return 0
+
+
+def main(argv):
+    p = argparse.ArgumentParser()
+    p.add_argument("what", choices=("run", "gate", "plot"))
+    p.add_argument("--bench", help="the ipc_bench executable")
+    p.add_argument("--dir", required=True, help="where runs and pictures go")
+    args = p.parse_args(argv)
+    if args.what != "plot" and not args.bench:
+        p.error("--bench is required")
+    return {"run": cmd_run, "gate": cmd_gate, "plot": cmd_plot}[args.what](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
