@@ -139,7 +139,9 @@ static int recv_fd(void *ctx, seal_ctx *c, uint64_t *n) {
   for (;;) {
     m.msg_control = u.space;
     m.msg_controllen = sizeof u.space;
-    if ((r = recvmsg(c->sock, &m, MSG_CMSG_CLOEXEC)) >= 0)
+    /* ECONNRESET: the other end was closed with our records unread. */
+    if ((r = recvmsg(c->sock, &m, MSG_CMSG_CLOEXEC)) >= 0 ||
+        errno == ECONNRESET)
       break;
     if (errno != EINTR)
       return ipcb_fail_errno(ctx, "recvmsg");
@@ -147,7 +149,7 @@ static int recv_fd(void *ctx, seal_ctx *c, uint64_t *n) {
     if (rc)
       return rc;
   }
-  if (r == 0)
+  if (r <= 0)
     return ipcb_fail(ctx, IPCB_EPEERDIED,
                      "recvmsg: the other side closed its end");
   struct cmsghdr *h = CMSG_FIRSTHDR(&m);
