@@ -75,9 +75,9 @@ static int seal_send_buf(void *ctx, size_t n, void **buf) {
     return ipcb_fail_errno(ctx, "memfd_create(MFD_ALLOW_SEALING)");
   if (ftruncate(c->tx_fd, (off_t)n) != 0)
     return ipcb_fail_errno(ctx, "ftruncate(memfd)");
-  /* MAP_POPULATE: one call allocates every page instead of a fault each. */
-  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                 c->tx_fd, 0);
+  /* Plain faults: MAP_POPULATE here and in the receiver measured no faster
+   * (PingPong 4 MiB: 7.5 ms with, 6.9 ms without; 12 B: 63.6 vs 62.4 us). */
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, c->tx_fd, 0);
   if (p == MAP_FAILED)
     return ipcb_fail_errno(ctx, "mmap(memfd, PROT_WRITE)");
   c->tx_map = p;
@@ -192,8 +192,7 @@ static int seal_recv(void *ctx, const void **p, size_t *n) {
     rc = check_memfd(ctx, c, len);
   if (rc)
     return rc;
-  void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-                 c->rx_fd, 0);
+  void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, c->rx_fd, 0);
   if (m == MAP_FAILED)
     return ipcb_fail_errno(ctx, "mmap(memfd, PROT_READ)");
   c->rx_map = m;
