@@ -119,7 +119,7 @@ static int write_remote(void *ctx, cma_ctx *c, const void *src, size_t n,
       return ipcb_fail(ctx, IPCB_EPEERDIED, "process_vm_writev: pid %d is gone",
                        c->pid);
     if (w < 0 && errno == EPERM)
-      return denied(ctx, EPERM, c->pid, "");
+      return denied(ctx, EPERM, c->pid, "this side's");
     return ipcb_fail_errno(ctx, "process_vm_writev");
   }
   return 0;
