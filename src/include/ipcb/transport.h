@@ -64,8 +64,12 @@ typedef enum ipcb_role { IPCB_ROLE_CLIENT = 0, IPCB_ROLE_PEER = 1 } ipcb_role;
 
 /* What a session asks of the transport; identical on both sides. */
 typedef struct ipcb_cfg {
-  size_t max_bytes;   /* the largest message either side will send */
-  unsigned depth;     /* messages one side may send before the other receives */
+  size_t max_bytes; /* the largest message either side will send */
+  /* The core's promise: at most `depth` messages one side sent are not yet
+   * received by the other (PingPong: 1; Stream: the window). A transport
+   * may size slots or buffers by it and need not check it; if its queue
+   * holds fewer, send simply waits for the receiver, which always drains. */
+  unsigned depth;
   int64_t timeout_ns; /* deadline of one blocking call without progress */
 } ipcb_cfg;
 
