@@ -55,6 +55,20 @@ void ReadNamed(const char *dir_path, std::map<std::string, unsigned> *out) {
   closedir(dir);
 }
 
+// The segment's creator pid (column 4 of /proc/sysvipc/shm) is this process.
+bool CreatedByUs(const std::string &id) {
+  std::ifstream file("/proc/sysvipc/shm");
+  std::string line;
+  std::getline(file, line);
+  while (std::getline(file, line)) {
+    std::istringstream fields(line);
+    std::string key, shmid, perms, size, cpid;
+    if (fields >> key >> shmid >> perms >> size >> cpid && shmid == id)
+      return std::stol(cpid) == getpid();
+  }
+  return true; // not listed there (macOS): count it
+}
+
 void ReadIpcs(std::map<std::string, unsigned> *out) {
   FILE *p = popen("ipcs 2>/dev/null", "r");
   char line[512];
@@ -91,10 +105,37 @@ std::set<std::string> KernelObjects() {
   return names;
 }
 
+namespace {
+
+// Objects of this user that appeared since `before` and are not provably
+// another process's: a SysV segment records its creator (cpid), and our
+// POSIX names carry the creating client's pid ("ipcb.<pid>.").
+std::set<std::string> NewObjects(const std::set<std::string> &before) {
+  std::set<std::string> out;
+  std::string ours = "ipcb." + std::to_string(getpid()) + ".";
+  for (const std::string &object : KernelObjects()) {
+    if (before.count(object))
+      continue;
+    if (object.rfind("file:", 0) == 0 && object.find(ours) == std::string::npos)
+      continue;
+    if (object.rfind("shm:", 0) == 0 && !CreatedByUs(object.substr(4)))
+      continue;
+    out.insert(object);
+  }
+  return out;
+}
+
+} // namespace
+
 void HygieneCheck::TearDown() {
+  // Semaphore sets and queues record no creator: another program's may
+  // come and go meanwhile, so only what is still there after a pause counts.
+  std::set<std::string> first = NewObjects(before_);
+  if (!first.empty())
+    usleep(500 * 1000);
   std::string leaked;
-  for (const std::string &object : KernelObjects())
-    if (!before_.count(object))
+  for (const std::string &object : NewObjects(before_))
+    if (first.count(object))
       leaked += " " + object;
   EXPECT_EQ(leaked, "") << "kernel objects left behind by the tests";
   EXPECT_EQ(ipcb_tracked_count(), 0u) << "objects still tracked for cleanup";
