@@ -170,6 +170,10 @@ static int handshake(void *ctx, cma_ctx *c) {
     rc = ipcb_read_all(ctx, c->rd, &their_err, sizeof their_err);
   if (rc)
     return rc;
+  /* ESRCH: killed after its hello, not refused (its outcome may be sent). */
+  if (my_err == ESRCH)
+    return ipcb_fail(ctx, IPCB_EPEERDIED, "process_vm_writev: pid %d is gone",
+                     c->pid);
   if (my_err)
     return denied(ctx, my_err, c->pid, "this side's");
   if (their_err)
