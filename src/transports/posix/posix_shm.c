@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ipcb/transport.h"
+#include "shared_mem.h"
 
 enum { FULL0, FREE0, FULL1, FREE1, ATTACHED, NSEMS };
 #define NAME_LEN 32
@@ -53,13 +54,13 @@ static int create_shm(void *ctx, pshm_ctx *c) {
   }
   ipcb_track_name(IPCB_OBJ_POSIX_SHM, c->shm_name);
   c->linked = 1;
-  if (ftruncate(fd, (off_t)c->map_len) != 0) {
-    int rc = ipcb_fail_errno(ctx, "ftruncate(shm)");
+  int rc = ipcb__shm_size(ctx, fd, c->map_len);
+  if (rc) {
     close(fd);
     return rc;
   }
   void *map = mmap(NULL, c->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int rc = map == MAP_FAILED ? ipcb_fail_errno(ctx, "mmap(MAP_SHARED)") : 0;
+  rc = map == MAP_FAILED ? ipcb_fail_errno(ctx, "mmap(MAP_SHARED)") : 0;
   close(fd); /* the mapping keeps the object */
   c->base = map == MAP_FAILED ? NULL : map;
   return rc;
@@ -72,6 +73,8 @@ static int create_sem(void *ctx, pshm_ctx *c, int i, unsigned value) {
     if (c->sem[i] != SEM_FAILED)
       break;
     c->sem[i] = NULL;
+    if (errno == ENOSPC)
+      return ipcb_fail(ctx, IPCB_ELIMIT, "sem_open: " IPCB__SHM_FULL);
     if (errno != EEXIST || tries == 16)
       return ipcb_fail_errno(ctx, "sem_open(O_CREAT|O_EXCL, 0600)");
   }

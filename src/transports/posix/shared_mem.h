@@ -56,6 +56,32 @@ static inline int ipcb__spin_while(void *ctx, _Atomic uint64_t *word,
   }
 }
 
+/* Linux keeps POSIX shared memory and named semaphores in /dev/shm. */
+#define IPCB__SHM_FULL                                                         \
+  "ENOSPC: the file system of POSIX shared memory (/dev/shm, a tmpfs) is "     \
+  "full; free it or raise its size with sudo mount -o remount,size=<bytes> "   \
+  "/dev/shm"
+
+/* Size a new shared memory object. ftruncate alone only sets the size: on
+ * Linux the pages come from the tmpfs of /dev/shm at first touch, and a full
+ * one kills the toucher (either side) with SIGBUS mid-benchmark. Allocating
+ * them here turns that into an error that names the limit. */
+static inline int ipcb__shm_size(void *ctx, int fd, size_t bytes) {
+  if (ftruncate(fd, (off_t)bytes) != 0)
+    return ipcb_fail_errno(ctx, "ftruncate(shm)");
+#ifdef IPCB_HAVE_POSIX_FALLOCATE
+  int err = posix_fallocate(fd, 0, (off_t)bytes);
+  if (err == ENOSPC)
+    return ipcb_fail(ctx, IPCB_ELIMIT,
+                     "posix_fallocate(shm, %zu bytes): " IPCB__SHM_FULL, bytes);
+  if (err != 0 && err != EINVAL && err != EOPNOTSUPP) {
+    errno = err;
+    return ipcb_fail_errno(ctx, "posix_fallocate(shm)");
+  }
+#endif
+  return 0;
+}
+
 /* Client: `bytes` of shared memory that no name outlives: shm_open under a
  * unique name, unlinked at once; the descriptor keeps it alive and is what
  * the peer inherits. */
@@ -71,8 +97,9 @@ static inline int ipcb__shm_anon(void *ctx, size_t bytes, int *fd, void **map) {
   ipcb_track_name(IPCB_OBJ_POSIX_SHM, name);
   shm_unlink(name);
   ipcb_untrack_name(IPCB_OBJ_POSIX_SHM, name);
-  if (ftruncate(*fd, (off_t)bytes) != 0)
-    return ipcb_fail_errno(ctx, "ftruncate(shm)");
+  int rc = ipcb__shm_size(ctx, *fd, bytes);
+  if (rc)
+    return rc;
   *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
   if (*map == MAP_FAILED) {
     *map = NULL;
