@@ -52,6 +52,11 @@ static int msg_probe(char *why, size_t len) {
 
 static int new_queue(void *ctx, int *id) {
   *id = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+  if (*id < 0 && errno == ENOSPC)
+    return ipcb_fail(ctx, IPCB_ELIMIT,
+                     "msgget: ENOSPC: the system-wide number of message queues "
+                     "(msgmni) is reached; remove stale ones (ipcs -q) or "
+                     "raise it (Linux: sudo sysctl -w kernel.msgmni=<n>)");
   if (*id < 0)
     return ipcb_fail_errno(ctx, "msgget(IPC_PRIVATE, 0600)");
   ipcb_track_id(IPCB_OBJ_SYSV_MSG, *id);
@@ -64,7 +69,8 @@ static int msg_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   (void)cfg;
   c->ready = 1;
   c->to_peer = c->to_client = -1;
-  if ((rc = new_queue(ctx, &c->to_peer)) || (rc = new_queue(ctx, &c->to_client)))
+  if ((rc = new_queue(ctx, &c->to_peer)) ||
+      (rc = new_queue(ctx, &c->to_client)))
     return rc;
   snprintf(rdv->token, sizeof rdv->token, "%d,%d", c->to_peer, c->to_client);
   return 0;

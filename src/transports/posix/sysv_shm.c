@@ -58,6 +58,14 @@ static int create_segment(void *ctx, shm_ctx *c, size_t bytes) {
   }
   if (errno == EINVAL && ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &max) == 0)
     return ipcb_fail_limit(ctx, "shmget", bytes, max.name, max.value, max.how);
+  if (errno == ENOSPC && ipcb_kernel_limit(IPCB_LIMIT_SHMALL, &max) == 0)
+    return ipcb_fail(ctx, IPCB_ELIMIT,
+                     "shmget(%zu bytes): ENOSPC: a system-wide limit is "
+                     "reached: the number of segments (shmmni; Linux: "
+                     "kernel.shmmni, macOS: kern.sysv.shmmni) or the pages of "
+                     "all segments (%s is %llu; raise it with %s); stale "
+                     "segments show in ipcs -m",
+                     bytes, max.name, (unsigned long long)max.value, max.how);
   return ipcb_fail_errno(ctx, "shmget(IPC_PRIVATE, 0600)");
 }
 
@@ -75,6 +83,12 @@ static int shm_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   if (rc)
     return rc;
   c->sem_id = semget(IPC_PRIVATE, NSEMS, IPC_CREAT | IPC_EXCL | 0600);
+  if (c->sem_id < 0 && errno == ENOSPC)
+    return ipcb_fail(ctx, IPCB_ELIMIT,
+                     "semget: ENOSPC: the system-wide number of semaphore sets "
+                     "(semmni) or of semaphores (semmns) is reached (Linux: "
+                     "fields 4 and 2 of kernel.sem; macOS: kern.sysv.semmni, "
+                     "kern.sysv.semmns); stale sets show in ipcs -s");
   if (c->sem_id < 0)
     return ipcb_fail_errno(ctx, "semget(IPC_PRIVATE, 0600)");
   ipcb_track_id(IPCB_OBJ_SYSV_SEM, c->sem_id);
