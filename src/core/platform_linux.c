@@ -11,7 +11,16 @@
 #include "core.h"
 
 int ipcb__self_exe(char *out, size_t len) {
-  /* Re-executing /proc/self/exe survives a renamed or moved binary. */
+  /* The path the link names, not the link: under valgrind /proc/self/exe is
+   * the tool's own executable, which cannot be run, while readlink answers
+   * with the program's path. The link stays the fallback for a binary
+   * deleted since it started, which only the link still runs. */
+  ssize_t n = readlink("/proc/self/exe", out, len - 1);
+  if (n > 0 && (size_t)n < len - 1) {
+    out[n] = '\0';
+    if (access(out, X_OK) == 0)
+      return 0;
+  }
   snprintf(out, len, "/proc/self/exe");
   return 0;
 }
