@@ -44,11 +44,6 @@ int ipcb_fdstream_recv(void *ctx, const void **p, size_t *n) {
   return ipcb_read_all(ctx, s->rd, s->rbuf, *n);
 }
 
-int ipcb_fdstream_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 void ipcb_fdstream_teardown(void *ctx, ipcb_role role) {
   ipcb_fdstream *s = ctx;
   (void)role;

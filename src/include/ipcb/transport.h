@@ -138,7 +138,8 @@ typedef struct ipcb_transport {
    * bounds) fails with IPCB_ECORRUPT before anything is read or written. */
   int (*recv)(void *ctx, const void **p, size_t *n);
 
-  /* The receiver is done with *p: ack the slot, unmap, vm_deallocate. */
+  /* The receiver is done with *p: ack the slot, unmap, vm_deallocate.
+   * NULL when there is nothing to give back (a private receive buffer). */
   int (*release)(void *ctx);
 
   /* Release everything this side holds; the client also removes the kernel
@@ -233,7 +234,6 @@ int ipcb_fdstream_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
 int ipcb_fdstream_send_buf(void *ctx, size_t n, void **buf);
 int ipcb_fdstream_send(void *ctx, size_t n);
 int ipcb_fdstream_recv(void *ctx, const void **p, size_t *n);
-int ipcb_fdstream_release(void *ctx);
 void ipcb_fdstream_teardown(void *ctx, ipcb_role role);
 
 /* A name no other process can predict: "/ipcb.<pid>.<counter>.<random>". */

@@ -91,11 +91,6 @@ static int line_recv(void *ctx, const void **p, size_t *n) {
   return ipcb__spin_while(ctx, &c->l->owner, 1 - c->me);
 }
 
-static int line_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 static void line_teardown(void *ctx, ipcb_role role) {
   line_ctx *c = ctx;
   (void)role;
@@ -116,6 +111,5 @@ const ipcb_transport ipcb_tr_CacheLine = {
     .send_buf = line_send_buf,
     .send = line_send,
     .recv = line_recv,
-    .release = line_release,
     .teardown = line_teardown,
 };

@@ -103,11 +103,6 @@ static int null_recv(void *ctx, const void **p, size_t *n) {
   return 0;
 }
 
-static int null_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 static void null_teardown(void *ctx, ipcb_role role) {
   null_ctx *c = ctx;
   (void)role;
@@ -126,6 +121,5 @@ const ipcb_transport ipcb_tr_Null = {
     .send_buf = null_send_buf,
     .send = null_send,
     .recv = null_recv,
-    .release = null_release,
     .teardown = null_teardown,
 };

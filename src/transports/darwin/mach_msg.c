@@ -138,11 +138,6 @@ static int machmsg_recv(void *ctx, const void **p, size_t *n) {
   return 0;
 }
 
-static int machmsg_release(void *ctx) {
-  (void)ctx; /* the receive buffer is reused as is */
-  return 0;
-}
-
 static void machmsg_teardown(void *ctx, ipcb_role role) {
   machmsg_ctx *c = ctx;
   (void)role;
@@ -164,6 +159,5 @@ const ipcb_transport ipcb_tr_MachMsg = {
     .send_buf = machmsg_send_buf,
     .send = machmsg_send,
     .recv = machmsg_recv,
-    .release = machmsg_release,
     .teardown = machmsg_teardown,
 };

@@ -243,11 +243,6 @@ static int cma_recv(void *ctx, const void **p, size_t *n) {
   return 0;
 }
 
-static int cma_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 static void cma_teardown(void *ctx, ipcb_role role) {
   cma_ctx *c = ctx;
   (void)role;
@@ -276,6 +271,5 @@ const ipcb_transport ipcb_tr_CMA = {
     .send_buf = cma_send_buf,
     .send = cma_send,
     .recv = cma_recv,
-    .release = cma_release,
     .teardown = cma_teardown,
 };

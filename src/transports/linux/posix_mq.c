@@ -205,11 +205,6 @@ static int mq_recv(void *ctx, const void **p, size_t *n) {
   return 0;
 }
 
-static int mq_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 static void mq_teardown(void *ctx, ipcb_role role) {
   mq_ctx *c = ctx;
   (void)role;
@@ -235,6 +230,5 @@ const ipcb_transport ipcb_tr_PosixMQ = {
     .send_buf = mq_send_buf,
     .send = mq_send_all,
     .recv = mq_recv,
-    .release = mq_release,
     .teardown = mq_teardown,
 };

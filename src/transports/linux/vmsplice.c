@@ -139,11 +139,6 @@ static int vms_recv(void *ctx, const void **p, size_t *n) {
   return rc;
 }
 
-static int vms_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 static void vms_teardown(void *ctx, ipcb_role role) {
   vms_ctx *c = ctx;
   (void)role;
@@ -168,6 +163,5 @@ const ipcb_transport ipcb_tr_Vmsplice = {
     .send_buf = vms_send_buf,
     .send = vms_send,
     .recv = vms_recv,
-    .release = vms_release,
     .teardown = vms_teardown,
 };

@@ -152,11 +152,6 @@ static int msg_recv(void *ctx, const void **p, size_t *n) {
   return 0;
 }
 
-static int msg_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 static void remove_queue(int *id) {
   if (*id < 0)
     return;
@@ -191,6 +186,5 @@ const ipcb_transport ipcb_tr_SysVMsg = {
     .send_buf = msg_send_buf,
     .send = msg_send,
     .recv = msg_recv,
-    .release = msg_release,
     .teardown = msg_teardown,
 };

@@ -175,6 +175,5 @@ const ipcb_transport ipcb_tr_TCP = {
     .send_buf = ipcb_fdstream_send_buf,
     .send = ipcb_fdstream_send,
     .recv = ipcb_fdstream_recv,
-    .release = ipcb_fdstream_release,
     .teardown = tcp_teardown,
 };

@@ -205,11 +205,6 @@ static int dgram_recv(void *ctx, const void **p, size_t *n) {
   return 0;
 }
 
-static int dgram_release(void *ctx) {
-  (void)ctx;
-  return 0;
-}
-
 static void dgram_teardown(void *ctx, ipcb_role role) {
   dgram_ctx *c = ctx;
   (void)role;
@@ -233,6 +228,5 @@ const ipcb_transport ipcb_tr_UnixDgram = {
     .send_buf = dgram_send_buf,
     .send = dgram_send,
     .recv = dgram_recv,
-    .release = dgram_release,
     .teardown = dgram_teardown,
 };
