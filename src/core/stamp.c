@@ -22,15 +22,49 @@ static inline uint64_t get_le(const unsigned char *p, size_t n) {
   return v;
 }
 
+/* Full verification fills every 8-byte word with a value of (seq, word
+ * index): word-sized stores and loads, so that verifying 4 MiB stays cheap
+ * even under a sanitizer that instruments each access. Byte i is byte i % 8
+ * of word i / 8, little endian. */
+static inline uint64_t pattern_word(uint64_t seq, size_t index) {
+  uint64_t x = (seq * 0xD6E8FEB86659FD93ull) ^ ((index + 1) * LINE_MIX);
+  return x ^ (x >> 29);
+}
+
 static inline unsigned char pattern_byte(uint64_t seq, size_t off) {
-  return (unsigned char)((seq * 131u) ^ (off * 7u) ^ (off >> 8));
+  return (unsigned char)(pattern_word(seq, off / 8) >> (8 * (off % 8)));
+}
+
+static void fill_pattern(unsigned char *p, size_t n, uint64_t seq) {
+  size_t k = 0;
+  for (; 8 * k + 8 <= n; k++) {
+    uint64_t word = pattern_word(seq, k);
+    memcpy(p + 8 * k, &word, 8);
+  }
+  if (8 * k < n)
+    put_le(p + 8 * k, pattern_word(seq, k), n - 8 * k);
+}
+
+/* Checks bytes [from, to) of one line; 0 or the first bad offset + 1. */
+static size_t check_pattern(const unsigned char *p, size_t from, size_t to,
+                            uint64_t seq) {
+  size_t i = from;
+  for (; i + 8 <= to; i += 8) {
+    uint64_t got, want = pattern_word(seq, i / 8);
+    memcpy(&got, p + i, 8);
+    if (got != want)
+      break;
+  }
+  for (; i < to; i++) /* a partial word, or the word that differed */
+    if (p[i] != pattern_byte(seq, i))
+      return i + 1;
+  return 0;
 }
 
 void ipcb_stamp(void *buf, size_t n, uint64_t seq, int verify) {
   unsigned char *p = buf;
   if (verify)
-    for (size_t i = 0; i < n; i++)
-      p[i] = pattern_byte(seq, i);
+    fill_pattern(p, n, seq);
   uint64_t mix = 0;
   size_t off = 0;
   for (; off + 8 <= n; off += LINE, mix += LINE_MIX) {
@@ -61,16 +95,15 @@ int ipcb_stamp_check(const void *buf, size_t n, uint64_t seq, int verify,
                     off, n, got, want, seq);
       return IPCB_ECORRUPT;
     }
-    if (!verify)
-      continue;
-    for (size_t i = off + w; i < off + LINE && i < n; i++)
-      if (p[i] != pattern_byte(seq, i)) {
-        ipcb__set_err(err, errlen,
-                      "byte %zu of %zu is 0x%02x, expected 0x%02x (message "
-                      "%" PRIu64 ")",
-                      i, n, p[i], pattern_byte(seq, i), seq);
-        return IPCB_ECORRUPT;
-      }
+    size_t end = off + LINE < n ? off + LINE : n;
+    size_t bad = verify ? check_pattern(p, off + w, end, seq) : 0;
+    if (bad) {
+      ipcb__set_err(err, errlen,
+                    "byte %zu of %zu is 0x%02x, expected 0x%02x (message "
+                    "%" PRIu64 ")",
+                    bad - 1, n, p[bad - 1], pattern_byte(seq, bad - 1), seq);
+      return IPCB_ECORRUPT;
+    }
   }
   return 0;
 }
