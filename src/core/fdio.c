@@ -21,6 +21,24 @@ int ipcb_pipe_cloexec(void *ctx, int fds[2]) {
   return 0;
 }
 
+int ipcb_pipe_pair(void *ctx, int *rd, int *wr, ipcb_rdv *rdv) {
+  int to_peer[2], to_client[2];
+  int rc = ipcb_pipe_cloexec(ctx, to_peer);
+  if (rc)
+    return rc;
+  if ((rc = ipcb_pipe_cloexec(ctx, to_client)) != 0) {
+    close(to_peer[0]);
+    close(to_peer[1]);
+    return rc;
+  }
+  *rd = to_client[0];
+  *wr = to_peer[1];
+  rdv->fds[0] = to_peer[0];
+  rdv->fds[1] = to_client[1];
+  rdv->nfds = 2;
+  return 0;
+}
+
 static int peer_gone(void *ctx, const char *what) {
   return ipcb_fail(ctx, IPCB_EPEERDIED, "%s: the other side closed its end",
                    what);

@@ -206,6 +206,9 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out);
 
 /* A pipe with FD_CLOEXEC on both ends (pipe2 where it exists). */
 int ipcb_pipe_cloexec(void *ctx, int fds[2]);
+/* Two such pipes, one per direction: this side keeps *rd and *wr, and the
+ * peer's ends go into rdv->fds[0] (it reads) and rdv->fds[1] (it writes). */
+int ipcb_pipe_pair(void *ctx, int *rd, int *wr, ipcb_rdv *rdv);
 /* Write or read exactly n bytes, answering EINTR with ipcb_interrupted().
  * End of file and EPIPE/ECONNRESET become IPCB_EPEERDIED. */
 int ipcb_write_all(void *ctx, int fd, const void *buf, size_t n);

@@ -127,23 +127,10 @@ static int write_remote(void *ctx, cma_ctx *c, const void *src, size_t n,
 
 static int cma_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   cma_ctx *c = ctx;
-  int to_peer[2], to_client[2], rc;
   (void)cfg;
   c->ready = 1;
   c->rd = c->wr = -1;
-  if ((rc = ipcb_pipe_cloexec(ctx, to_peer)) != 0)
-    return rc;
-  if ((rc = ipcb_pipe_cloexec(ctx, to_client)) != 0) {
-    ipcb_close_fd(&to_peer[0]);
-    ipcb_close_fd(&to_peer[1]);
-    return rc;
-  }
-  c->rd = to_client[0];
-  c->wr = to_peer[1];
-  rdv->fds[0] = to_peer[0];
-  rdv->fds[1] = to_client[1];
-  rdv->nfds = 2;
-  return 0;
+  return ipcb_pipe_pair(ctx, &c->rd, &c->wr, rdv);
 }
 
 /* Addresses both ways, a trial write both ways, outcomes both ways. */

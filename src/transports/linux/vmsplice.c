@@ -57,23 +57,13 @@ static void grow_pipe(int fd, size_t bytes) {
 
 static int vms_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   vms_ctx *c = ctx;
-  int to_peer[2] = {-1, -1}, to_client[2] = {-1, -1}, rc;
   c->ready = 1;
   c->rd = c->wr = -1;
-  if ((rc = ipcb_pipe_cloexec(ctx, to_peer)) != 0)
+  int rc = ipcb_pipe_pair(ctx, &c->rd, &c->wr, rdv);
+  if (rc)
     return rc;
-  if ((rc = ipcb_pipe_cloexec(ctx, to_client)) != 0) {
-    ipcb_close_fd(&to_peer[0]);
-    ipcb_close_fd(&to_peer[1]);
-    return rc;
-  }
-  grow_pipe(to_peer[1], cfg->max_bytes);
-  grow_pipe(to_client[1], cfg->max_bytes);
-  c->rd = to_client[0];
-  c->wr = to_peer[1];
-  rdv->fds[0] = to_peer[0];
-  rdv->fds[1] = to_client[1];
-  rdv->nfds = 2;
+  grow_pipe(c->wr, cfg->max_bytes);
+  grow_pipe(rdv->fds[1], cfg->max_bytes); /* the peer's write end */
   return 0;
 }
 

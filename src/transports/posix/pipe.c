@@ -3,20 +3,12 @@
 #include "ipcb/transport.h"
 
 static int pipe_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
-  int to_peer[2], to_client[2], rc;
+  int rd, wr;
   (void)cfg;
-  if ((rc = ipcb_pipe_cloexec(ctx, to_peer)) != 0)
-    return rc;
-  if ((rc = ipcb_pipe_cloexec(ctx, to_client)) != 0) {
-    ipcb_close_fd(&to_peer[0]);
-    ipcb_close_fd(&to_peer[1]);
-    return rc;
-  }
-  ipcb_fdstream_init(ctx, to_client[0], to_peer[1]);
-  rdv->fds[0] = to_peer[0];
-  rdv->fds[1] = to_client[1];
-  rdv->nfds = 2;
-  return 0;
+  int rc = ipcb_pipe_pair(ctx, &rd, &wr, rdv);
+  if (rc == 0)
+    ipcb_fdstream_init(ctx, rd, wr);
+  return rc;
 }
 
 const ipcb_transport ipcb_tr_Pipe = {
