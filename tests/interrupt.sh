@@ -24,7 +24,7 @@ for signal in INT TERM; do
     [ "$status" -eq "$want" ] ||
       fail "SIG$signal on '$filter': exit status $status, expected $want"
     sleep 0.3
-    if pgrep -f -- "--ipc_fds=[0-9]+,[0-9]+,$pid\$" >/dev/null; then
+    if pgrep -f -- "--ipc_fds=[0-9]+,[0-9]+,$pid( |$)" >/dev/null; then
       fail "SIG$signal on '$filter': a peer of pid $pid is still running"
     fi
     # What stays for a second (other programs' objects come and go).

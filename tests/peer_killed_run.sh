@@ -1,0 +1,38 @@
+#!/bin/sh
+# A peer killed in the middle of a run: that benchmark is reported with the
+# peer's fate as its error, and ipc_bench goes on to the next one.
+set -u
+bench=$1
+out=${2:-peer_killed_run.json}
+fail() { echo "FAIL: $*"; exit 1; }
+"$bench" --benchmark_filter='PingPong/(SysVShm|Pipe)/4096$' \
+  --benchmark_min_time=3 --benchmark_out="$out" --benchmark_out_format=json \
+  >/dev/null 2>&1 &
+pid=$!
+# The first benchmark is Pipe (registry order). Each of its runs has a
+# peer of its own; kill whichever is alive until one kill lands.
+killed=""
+for _ in $(seq 1 200); do
+  peer=$(pgrep -f -- "--ipc_peer=Pipe .*--ipc_fds=[0-9]+,[0-9]+,$pid( |$)" | head -n 1)
+  if [ -n "$peer" ] && kill -KILL "$peer" 2>/dev/null; then
+    killed=$peer
+    break
+  fi
+  sleep 0.05
+done
+[ -n "$killed" ] || { kill "$pid"; fail "no Pipe peer of pid $pid to kill"; }
+wait "$pid"
+status=$?
+[ "$status" -eq 0 ] || fail "ipc_bench exited with $status"
+python3 - "$out" <<'PY' || exit 1
+import json, sys
+runs = {b["run_name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+pipe = runs.get("PingPong/Pipe/4096/real_time", {})
+shm = runs.get("PingPong/SysVShm/4096/real_time", {})
+err = pipe.get("error_message", "")
+if "SIGKILL" not in err:
+    sys.exit("FAIL: Pipe's error does not name the peer's death: %r" % err)
+if "error_message" in shm or shm.get("iterations", 0) < 1:
+    sys.exit("FAIL: the next benchmark did not run: %r" % shm)
+print("ok: Pipe reported %r; SysVShm ran %d iterations" % (err, shm["iterations"]))
+PY
