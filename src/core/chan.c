@@ -34,7 +34,7 @@ int ipcb_fail(void *ctx, int code, const char *fmt, ...) {
 
 int ipcb_fail_errno(void *ctx, const char *call) {
   int e = errno ? errno : EIO;
-  return ipcb_fail(ctx, -e, "%s: %s (%s)", call, ipcb__errno_name(e),
+  return ipcb_fail(ctx, -e, "%s: %s (%s)", call, ipcb_errno_name(e),
                    strerror(e));
 }
 

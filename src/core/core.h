@@ -54,7 +54,6 @@ void ipcb__set_err(char *dst, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-const char *ipcb__errno_name(int err);
 
 /* watchdog.c: one thread per session side. The client's watches its peer
  * (`peer`) and the deadline; the peer's watches its parent (`parent`). */

@@ -45,7 +45,7 @@ static const struct {
     {IPCB_ESTOPPED, "IPCB_ESTOPPED"},
 };
 
-const char *ipcb__errno_name(int err) {
+const char *ipcb_errno_name(int err) {
   for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
     if (errno_names[i].value == err)
       return errno_names[i].name;
@@ -56,7 +56,7 @@ const char *ipcb_code_name(int code) {
   for (size_t i = 0; i < sizeof ipcb_names / sizeof ipcb_names[0]; i++)
     if (ipcb_names[i].value == code)
       return ipcb_names[i].name;
-  return code < 0 ? ipcb__errno_name(-code) : "OK";
+  return code < 0 ? ipcb_errno_name(-code) : "OK";
 }
 
 void ipcb__set_err(char *dst, size_t len, const char *fmt, ...) {

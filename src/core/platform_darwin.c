@@ -38,7 +38,7 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
   sigset_t all, old;
   int kq = kqueue();
   if (kq < 0) {
-    ipcb__set_err(err, errlen, "kqueue: %s", ipcb__errno_name(errno));
+    ipcb__set_err(err, errlen, "kqueue: %s", ipcb_errno_name(errno));
     return -errno;
   }
   EV_SET(&ev, parent, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, NULL);
@@ -46,7 +46,7 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
     int e = errno; /* ESRCH: the client already exited */
     close(kq);
     ipcb__set_err(err, errlen, "kevent(EVFILT_PROC, pid %d): %s", (int)parent,
-                  ipcb__errno_name(e));
+                  ipcb_errno_name(e));
     return e == ESRCH ? IPCB_EPEERDIED : -e;
   }
   /* The watcher blocks every signal so SIGTERM lands on the serving thread. */
@@ -57,7 +57,7 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != 0) {
     close(kq);
-    ipcb__set_err(err, errlen, "pthread_create: %s", ipcb__errno_name(rc));
+    ipcb__set_err(err, errlen, "pthread_create: %s", ipcb_errno_name(rc));
     return -rc;
   }
   pthread_detach(thread);

@@ -31,7 +31,7 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
    * peer remove what the dead client cannot. */
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
     ipcb__set_err(err, errlen, "prctl(PR_SET_PDEATHSIG): %s",
-                  ipcb__errno_name(errno));
+                  ipcb_errno_name(errno));
     return -errno;
   }
   if (getppid() != parent) { /* died before prctl took effect */
@@ -55,11 +55,12 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
            names[id], id == IPCB_LIMIT_SHMALL ? "pages" : "bytes");
   snprintf(path, sizeof path, "/proc/sys/kernel/%s", names[id]);
   FILE *f = fopen(path, "r");
+  int err = f ? EINVAL : errno; /* EMFILE here is not a missing limit */
   int ok = f && fscanf(f, "%llu", &value) == 1;
   if (f)
     fclose(f);
   out->value = ok ? value : 0;
-  return ok ? 0 : -ENOENT;
+  return ok ? 0 : -err;
 }
 
 int ipcb_pin_self(int cpu) {

@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,28 @@ static int prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
   return rc;
 }
 
+/* Descriptors the peer needs free beyond the ones it inherits: the dynamic
+ * loader opens one at a time, and attach opens a few (queues by name, /proc
+ * files, a received memfd). Without this check a low RLIMIT_NOFILE, which the
+ * peer inherits, shows as an EBADF from posix_spawn's dup2 or as a peer that
+ * exits with 127 before main. */
+enum { PEER_FD_HEADROOM = 16 };
+
+static int check_fd_room(const ipcb_rdv *rdv, int base, char *err,
+                         size_t errlen) {
+  struct rlimit lim;
+  rlim_t need = (rlim_t)(base + rdv->nfds + PEER_FD_HEADROOM);
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= need)
+    return 0;
+  ipcb__set_err(err, errlen,
+                "EMFILE: RLIMIT_NOFILE is %llu and the peer needs %llu (it "
+                "inherits fds up to %d and opens up to %d more); raise it "
+                "with ulimit -n <n>",
+                (unsigned long long)lim.rlim_cur, (unsigned long long)need,
+                rdv->nfds ? base + rdv->nfds - 1 : 2, PEER_FD_HEADROOM);
+  return IPCB_ELIMIT;
+}
+
 int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
                      size_t errlen) {
   char exe[1024], a_peer[128], a_rdv[IPCB_RDV_TOKEN_MAX + 16], a_fds[64],
@@ -62,6 +85,9 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
     ipcb__set_err(err, errlen, "cannot find the running executable's path");
     return rc;
   }
+  rc = check_fd_room(req->rdv, base, err, errlen);
+  if (rc)
+    return rc;
   snprintf(a_peer, sizeof a_peer, "--ipc_peer=%s", req->tr->name);
   snprintf(a_rdv, sizeof a_rdv, "--ipc_rdv=%s", req->rdv->token);
   snprintf(a_fds, sizeof a_fds, "--ipc_fds=%d,%d,%d", base, req->rdv->nfds,
@@ -81,7 +107,7 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
   posix_spawnattr_destroy(&attr);
   if (rc) {
     ipcb__set_err(err, errlen, "posix_spawn(%s): %s (%s)", exe,
-                  ipcb__errno_name(rc), strerror(rc));
+                  ipcb_errno_name(rc), strerror(rc));
     return -rc;
   }
   return 0;

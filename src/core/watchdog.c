@@ -163,7 +163,7 @@ int ipcb__watchdog_start(ipcb_watchdog **out, ipcb_watch *w, pid_t peer,
   int rc = pthread_create(&wd->thread, NULL, watch_loop, wd);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != 0) {
-    ipcb__set_err(err, errlen, "pthread_create: %s", ipcb__errno_name(rc));
+    ipcb__set_err(err, errlen, "pthread_create: %s", ipcb_errno_name(rc));
     free(wd);
     return -rc;
   }

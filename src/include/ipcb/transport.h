@@ -158,6 +158,8 @@ int ipcb_fail(void *ctx, int code, const char *fmt, ...)
     ;
 /* "<call>: <ENAME> (<strerror>)" from the current errno; returns -errno. */
 int ipcb_fail_errno(void *ctx, const char *call);
+/* "EMFILE" for EMFILE: the symbolic name, for probe texts. */
+const char *ipcb_errno_name(int err);
 /* A kernel limit: "<what> needs <need> bytes but <limit> is <value>; raise it
  * with <how>". Returns IPCB_ELIMIT. */
 int ipcb_fail_limit(void *ctx, const char *what, uint64_t need,

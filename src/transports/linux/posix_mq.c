@@ -31,11 +31,14 @@ typedef struct mq_ctx {
   unsigned char *sbuf, *rbuf; /* rbuf has `chunk` spare bytes at the end */
 } mq_ctx;
 
+/* The value, or 0 with errno set. */
 static long read_sysctl(const char *path) {
   long v = 0;
   FILE *f = fopen(path, "r");
-  if (f && fscanf(f, "%ld", &v) != 1)
+  if (f && fscanf(f, "%ld", &v) != 1) {
     v = 0;
+    errno = EINVAL;
+  }
   if (f)
     fclose(f);
   return v;
@@ -47,12 +50,22 @@ static size_t mq_limit(void) {
 
 static int mq_probe(char *why, size_t len) {
   if (mq_limit() == 0) {
-    snprintf(why, len,
-             "/proc/sys/fs/mqueue/msgsize_max cannot be read: "
-             "the kernel lacks CONFIG_POSIX_MQUEUE");
-    return IPCB_EUNAVAIL;
+    int err = errno;
+    snprintf(why, len, "/proc/sys/fs/mqueue/msgsize_max cannot be read: %s%s",
+             ipcb_errno_name(err),
+             err == ENOENT ? ": the kernel lacks CONFIG_POSIX_MQUEUE" : "");
+    return err == EMFILE ? IPCB_ELIMIT : IPCB_EUNAVAIL;
   }
   return 0;
+}
+
+/* mq_open gives EMFILE both for RLIMIT_NOFILE and for RLIMIT_MSGQUEUE. A
+ * spare descriptor tells them apart. */
+static int out_of_descriptors(void) {
+  int fd = dup(STDERR_FILENO);
+  if (fd >= 0)
+    close(fd);
+  return fd < 0 && errno == EMFILE;
 }
 
 static int open_failed(void *ctx, const struct mq_attr *a) {
@@ -65,9 +78,11 @@ static int open_failed(void *ctx, const struct mq_attr *a) {
                            "mq_open: %ld messages of %ld bytes: EINVAL; see "
                            "fs.mqueue.msg_max",
                            a->mq_maxmsg, a->mq_msgsize);
+  if (errno == EMFILE && out_of_descriptors())
+    return ipcb_fail_errno(ctx, "mq_open(O_CREAT|O_EXCL, 0600)");
   if (errno == EMFILE) /* RLIMIT_MSGQUEUE: bytes queued per user */
     return ipcb_fail(ctx, IPCB_ELIMIT,
-                     "mq_open: two queues of %ld x %ld bytes exceed "
+                     "mq_open: EMFILE: two queues of %ld x %ld bytes exceed "
                      "RLIMIT_MSGQUEUE; raise it with ulimit -q <bytes>",
                      a->mq_maxmsg, a->mq_msgsize);
   if (errno == ENOSPC)

@@ -37,9 +37,12 @@ static size_t msg_chunk_limit(void) {
 }
 
 static int msg_probe(char *why, size_t len) {
-  if (msg_chunk_limit() == 0) {
-    snprintf(why, len, "kernel.msgmax cannot be read");
-    return IPCB_EUNAVAIL;
+  ipcb_limit max;
+  int err = ipcb_kernel_limit(IPCB_LIMIT_MSGMAX, &max);
+  if (err || !max.value) {
+    snprintf(why, len, "%s cannot be read: %s", max.name,
+             err ? ipcb_errno_name(-err) : "it reads 0");
+    return err == -EMFILE ? IPCB_ELIMIT : IPCB_EUNAVAIL;
   }
   int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
   if (id < 0) {
