@@ -3,7 +3,7 @@
  * The ring (shm_ring.h) lives in a memfd that the peer inherits, with two
  * eventfds: each side's doorbell, on which only that side sleeps. A side
  * waits for one thing at a time (a message, or a free slot), so one doorbell
- * per side is enough; a ring from a stale `waiting` flag leaves a count that
+ * per side is enough; a ring from a stale `wake_at` match leaves a count that
  * makes the next read() return at once, and the wait loop simply re-checks.
  * The eventfd's read() and write() are system calls that take the eventfd's
  * lock, but the ring's ordering does not rely on them: it rests on the

@@ -11,14 +11,21 @@
  * release, so a sender whose acquire load of tail sees it can overwrite the
  * slot without racing the receiver's reads. No other data is shared.
  *
- * Sleeping without lost wake-ups. A side about to sleep sets its `waiting`
- * flag, then re-reads the counter; the other side stores the counter, then
- * takes the flag (exchange) and wakes only if it was set. Both pairs are
- * seq_cst (the store-buffering pattern): in the single total order either
- * the re-read sees the new counter, or the exchange sees the flag, so a
- * sleeper is always woken. A flag left set after the re-read succeeded costs
- * one spurious wake-up, which the wait loops tolerate. The wake is skipped
- * when nobody sleeps, so a busy stream makes no system call per message. */
+ * Sleeping without lost wake-ups. A side about to sleep until a counter
+ * moves past `old` stores old + 1, the value whose publication must wake
+ * it, in the counter's `wake_at` word, then re-reads the counter. The other
+ * side stores the counter, then reads `wake_at`, and wakes only on a match.
+ * Both pairs are seq_cst (the store-buffering pattern): in the single total
+ * order either the re-read sees the new counter, or the publisher's read
+ * sees old + 1, so a sleeper is always woken, and exactly once per sleep.
+ * Only the sleeper writes `wake_at`, so a publisher cannot clear the
+ * announcement of a later sleep. (An earlier version used a 0/1 flag that
+ * the publisher took with an exchange: a publisher slow to take the flag
+ * after its store could consume the flag set for the *next* wait, and that
+ * sleeper then slept through the message after. Stream/ShmFutex hung about
+ * once in a few million messages that way.) A stale match costs one
+ * spurious wake-up, which the wait loops tolerate. The wake is skipped when
+ * nobody sleeps, so a busy stream makes no system call per message. */
 #ifndef IPCB_LINUX_SHM_RING_H
 #define IPCB_LINUX_SHM_RING_H
 
@@ -33,9 +40,9 @@
 
 typedef struct ring_ctl {
   _Alignas(64) _Atomic uint32_t head; /* a futex word: 32 bits, aligned */
-  _Atomic uint32_t rx_waiting;        /* the receiver sleeps on head */
+  _Atomic uint32_t head_wake_at;      /* the receiver sleeps on head */
   _Alignas(64) _Atomic uint32_t tail;
-  _Atomic uint32_t tx_waiting; /* the sender sleeps on tail */
+  _Atomic uint32_t tail_wake_at; /* the sender sleeps on tail */
 } ring_ctl;
 
 /* Sleep while *word == old (a spurious return is fine); wake the other side
@@ -101,11 +108,11 @@ static inline void ring_unmap(shm_ring *r) {
   r->base = NULL;
 }
 
-/* Wait until *word differs from `old`, announcing the sleep in *flag. */
+/* Wait until *word differs from `old`, announcing the sleep in *wake_at. */
 static inline int ring_await(void *ctx, shm_ring *r, _Atomic uint32_t *word,
-                             _Atomic uint32_t *flag, uint32_t old) {
+                             _Atomic uint32_t *wake_at, uint32_t old) {
   while (atomic_load_explicit(word, memory_order_acquire) == old) {
-    atomic_store_explicit(flag, 1, memory_order_seq_cst);
+    atomic_store_explicit(wake_at, old + 1, memory_order_seq_cst);
     if (atomic_load_explicit(word, memory_order_seq_cst) != old)
       break;
     int rc = r->wait(ctx, word, old);
@@ -117,11 +124,21 @@ static inline int ring_await(void *ctx, shm_ring *r, _Atomic uint32_t *word,
   return 0;
 }
 
+/* Store the counter's new value, and wake the other side if it sleeps
+ * waiting for exactly this value. */
+static inline int ring_publish(void *ctx, shm_ring *r, _Atomic uint32_t *word,
+                               _Atomic uint32_t *wake_at, uint32_t value) {
+  atomic_store_explicit(word, value, memory_order_seq_cst);
+  if (atomic_load_explicit(wake_at, memory_order_seq_cst) == value)
+    return r->wake(ctx, word);
+  return 0;
+}
+
 static inline int ring_send_buf(void *ctx, shm_ring *r, void **buf) {
   _Atomic uint32_t *tail = &r->tx->tail;
   uint32_t t = atomic_load_explicit(tail, memory_order_acquire);
   while (r->tx_head - t >= r->depth) { /* every slot in flight */
-    int rc = ring_await(ctx, r, tail, &r->tx->tx_waiting, t);
+    int rc = ring_await(ctx, r, tail, &r->tx->tail_wake_at, t);
     if (rc)
       return rc;
     t = atomic_load_explicit(tail, memory_order_acquire);
@@ -131,14 +148,11 @@ static inline int ring_send_buf(void *ctx, shm_ring *r, void **buf) {
 }
 
 static inline int ring_send(void *ctx, shm_ring *r) {
-  atomic_store_explicit(&r->tx->head, ++r->tx_head, memory_order_seq_cst);
-  if (atomic_exchange_explicit(&r->tx->rx_waiting, 0, memory_order_seq_cst))
-    return r->wake(ctx, &r->tx->head);
-  return 0;
+  return ring_publish(ctx, r, &r->tx->head, &r->tx->head_wake_at, ++r->tx_head);
 }
 
 static inline int ring_recv(void *ctx, shm_ring *r, const void **p) {
-  int rc = ring_await(ctx, r, &r->rx->head, &r->rx->rx_waiting, r->rx_tail);
+  int rc = ring_await(ctx, r, &r->rx->head, &r->rx->head_wake_at, r->rx_tail);
   if (rc)
     return rc;
   *p = r->rx_slots + (size_t)(r->rx_tail % r->depth) * r->slot;
@@ -146,10 +160,7 @@ static inline int ring_recv(void *ctx, shm_ring *r, const void **p) {
 }
 
 static inline int ring_release(void *ctx, shm_ring *r) {
-  atomic_store_explicit(&r->rx->tail, ++r->rx_tail, memory_order_seq_cst);
-  if (atomic_exchange_explicit(&r->rx->tx_waiting, 0, memory_order_seq_cst))
-    return r->wake(ctx, &r->rx->tail);
-  return 0;
+  return ring_publish(ctx, r, &r->rx->tail, &r->rx->tail_wake_at, ++r->rx_tail);
 }
 
 #endif /* IPCB_LINUX_SHM_RING_H */
