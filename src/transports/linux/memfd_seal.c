@@ -127,6 +127,27 @@ static int seal_send(void *ctx, size_t n) {
   return rc;
 }
 
+/* Keeps the record's descriptor if it carries exactly one, and closes
+ * every descriptor otherwise: the control buffer has room for two ints
+ * (CMSG_SPACE rounds up), and a sender that passes two must not leave them
+ * open in this process. */
+static void take_one_fd(seal_ctx *c, struct msghdr *m) {
+  int count = 0, fds[4];
+  for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR(m, h)) {
+    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k && count < 4; i++)
+      memcpy(&fds[count++], CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+  }
+  if (count == 1) {
+    c->rx_fd = fds[0];
+    return;
+  }
+  for (int i = 0; i < count; i++)
+    close(fds[i]);
+}
+
 /* One record: the size, and exactly one descriptor. */
 static int recv_fd(void *ctx, seal_ctx *c, uint64_t *n) {
   union {
@@ -152,10 +173,7 @@ static int recv_fd(void *ctx, seal_ctx *c, uint64_t *n) {
   if (r <= 0)
     return ipcb_fail(ctx, IPCB_EPEERDIED,
                      "recvmsg: the other side closed its end");
-  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-  if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
-      h->cmsg_len == CMSG_LEN(sizeof(int)))
-    memcpy(&c->rx_fd, CMSG_DATA(h), sizeof(int));
+  take_one_fd(c, &m);
   if (r != (ssize_t)sizeof *n || (m.msg_flags & MSG_CTRUNC) || c->rx_fd < 0)
     return ipcb_fail(ctx, IPCB_ECORRUPT,
                      "recvmsg: a record of %zd bytes%s, expected 8 bytes and "

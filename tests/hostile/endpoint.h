@@ -1,0 +1,27 @@
+/* A client endpoint with no peer process: the test plays the peer on the
+ * descriptor the peer would have inherited, and writes what a corrupt or
+ * hostile peer could. Only for transports whose rendezvous is one
+ * inherited descriptor and whose client attach does not wait. */
+#ifndef IPCB_TESTS_HOSTILE_ENDPOINT_H
+#define IPCB_TESTS_HOSTILE_ENDPOINT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hostile_endpoint hostile_endpoint;
+
+/* NULL with *err filled on failure; *peer_fd is the test's to close. */
+hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
+                               int *peer_fd, const char **err);
+/* Receives one message of n bytes and releases it: 0 or a negative code,
+ * with *err the endpoint's error text. */
+int hostile_recv(hostile_endpoint *h, size_t n, const char **err);
+void hostile_close(hostile_endpoint *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
