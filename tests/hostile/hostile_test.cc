@@ -23,16 +23,6 @@
 namespace ipcb_test {
 namespace {
 
-size_t OpenDescriptors() {
-  size_t n = 0;
-  if (DIR *dir = opendir("/proc/self/fd")) {
-    while (readdir(dir))
-      n++;
-    closedir(dir);
-  }
-  return n;
-}
-
 class HostilePeer {
 public:
   HostilePeer(const char *transport, size_t max_bytes) {
@@ -81,6 +71,16 @@ TEST(HostilePeer, UnixDgramLongDatagramIsCutNotWritten) {
 }
 
 #ifdef __linux__
+size_t OpenDescriptors() {
+  size_t n = 0;
+  if (DIR *dir = opendir("/proc/self/fd")) {
+    while (readdir(dir))
+      n++;
+    closedir(dir);
+  }
+  return n;
+}
+
 // MemfdSeal's records: 8 bytes of size, and one sealed memfd.
 constexpr int kSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
 
