@@ -108,6 +108,13 @@ void ipcb_install_cleanup_handlers(void);
 size_t ipcb_tracked_count(void);
 /* CLOCK_MONOTONIC (Linux) or CLOCK_UPTIME_RAW (macOS), in ns. */
 int64_t ipcb_now_ns(void);
+/* A cheaper counter for timing one iteration: the invariant TSC on x86, the
+ * generic timer's count on arm64, or ipcb_now_ns() where the counter is not
+ * cheaper (chosen once, at the first call). Its rate is not given: scale by
+ * measuring one long interval with both. */
+uint64_t ipcb_ticks(void);
+/* "TSC", "CNTVCT_EL0" or "monotonic clock": what ipcb_ticks() reads. */
+const char *ipcb_ticks_source(void);
 /* Pin the calling thread to one CPU. 0, or -ENOTSUP where the OS has no
  * pinning (macOS: QoS is used instead), or a negated errno. */
 int ipcb_pin_self(int cpu);
