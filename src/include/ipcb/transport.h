@@ -66,9 +66,11 @@ typedef enum ipcb_role { IPCB_ROLE_CLIENT = 0, IPCB_ROLE_PEER = 1 } ipcb_role;
 typedef struct ipcb_cfg {
   size_t max_bytes; /* the largest message either side will send */
   /* The core's promise: at most `depth` messages one side sent are not yet
-   * received by the other (PingPong: 1; Stream: the window). A transport
-   * may size slots or buffers by it and need not check it; if its queue
-   * holds fewer, send simply waits for the receiver, which always drains. */
+   * received and released by the other (PingPong: 1; Stream: the window),
+   * since every reply or ack follows the release of what it answers. A
+   * transport may size slots or buffers by it and need not check it; if its
+   * queue holds fewer, send simply waits for the receiver, which always
+   * drains. */
   unsigned depth;
   int64_t timeout_ns; /* deadline of one blocking call without progress */
 } ipcb_cfg;
