@@ -32,8 +32,11 @@ typedef enum ipcb_pattern {
 } ipcb_pattern;
 
 #define IPCB_DEFAULT_WINDOW 64
-/* Stream windows are clamped so that a window holds at most this much. */
-#define IPCB_WINDOW_BUDGET_BYTES ((size_t)64 << 20)
+/* Stream windows are clamped so that a window holds at most this much (and
+ * at least one message). A shared-memory transport maps a slot per message of
+ * the window, so this bounds its footprint: peak RSS stays under 3x the largest
+ * payload plus 32 MiB. */
+#define IPCB_WINDOW_BUDGET_BYTES ((size_t)16 << 20)
 
 typedef struct ipcb_options {
   ipcb_pattern pattern;
