@@ -19,9 +19,13 @@ int ipcb_fdstream_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
       return ipcb_fail(ctx, -EINVAL, "no descriptor was inherited");
     ipcb_fdstream_init(s, rdv->fds[0], rdv->fds[rdv->nfds > 1 ? 1 : 0]);
   }
-  s->sbuf = malloc(cfg->max_bytes);
-  s->rbuf = malloc(cfg->max_bytes);
-  if (!s->sbuf || !s->rbuf)
+  /* One buffer for both directions (transport.h: a message is released
+   * before the next send_buf), as a hand-written ping-pong has: at 4 MiB a
+   * second one doubled the memory each round trip streams through the
+   * caches, and UnixStream took 2.6 to 3.0 ms a round trip instead of 1.5 (a
+   * hand-written ping-pong: 1.4). */
+  s->sbuf = s->rbuf = malloc(cfg->max_bytes);
+  if (!s->sbuf)
     return ipcb_fail(ctx, -ENOMEM, "malloc(%zu): out of memory",
                      cfg->max_bytes);
   return 0;
@@ -54,6 +58,5 @@ void ipcb_fdstream_teardown(void *ctx, ipcb_role role) {
   ipcb_close_fd(&s->rd);
   ipcb_close_fd(&s->wr);
   free(s->sbuf);
-  free(s->rbuf);
   s->sbuf = s->rbuf = NULL;
 }

@@ -136,8 +136,10 @@ typedef struct ipcb_transport {
   /* Wait for the next message. *n holds, on entry, the size the pattern
    * expects (byte streams read exactly that much) and, on return, the size
    * delivered. *p stays valid, in the receiver's address space, until
-   * release(). A corrupt or hostile header (a size or chunk count out of
-   * bounds) fails with IPCB_ECORRUPT before anything is read or written. */
+   * release(). The core releases every message before its next send_buf(),
+   * so one private buffer may serve both. A corrupt or hostile header (a
+   * size or chunk count out of bounds) fails with IPCB_ECORRUPT before
+   * anything is read or written. */
   int (*recv)(void *ctx, const void **p, size_t *n);
 
   /* The receiver is done with *p: ack the slot, unmap, vm_deallocate.
@@ -223,9 +225,9 @@ void ipcb_close_fd(int *fd);
 int ipcb_socketpair_cloexec(void *ctx, int type, int fds[2]);
 
 /* A byte stream over descriptors, the shared half of Pipe, UnixStream and
- * TCP: private staging and receive buffers, write() and read() of exactly
- * n bytes (no framing: both sides know the size). A transport embeds it as
- * the FIRST member of its context and plugs the functions below into its
+ * TCP: one private buffer to stage and to receive, write() and read() of
+ * exactly n bytes (no framing: both sides know the size). A transport embeds it
+ * as the FIRST member of its context and plugs the functions below into its
  * table; only setup (and a connecting attach) are its own. */
 typedef struct ipcb_fdstream {
   int ready; /* rd/wr are valid, -1 when closed */
