@@ -10,10 +10,12 @@
 
 struct hostile_endpoint {
   ipcb_chan *ch;
+  char token[IPCB_RDV_TOKEN_MAX];
 };
 
 hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
-                               int *peer_fd, const char **err) {
+                               int *peer_fd, const char **token,
+                               const char **err) {
   static char text[IPCB_ERR_MAX];
   const ipcb_transport *tr = ipcb_transport_find(transport);
   ipcb_cfg cfg = {max_bytes, 1, 2000000000};
@@ -28,7 +30,7 @@ hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
   h->ch = ipcb__chan_new(tr, IPCB_ROLE_CLIENT, &cfg);
   memset(&rdv, 0, sizeof rdv);
   int rc = h->ch ? tr->setup(h->ch->ctx, &cfg, &rdv) : -1;
-  if (!rc && rdv.nfds != 1)
+  if (!rc && rdv.nfds > 1)
     rc =
         ipcb_fail(h->ch->ctx, -1, "%d descriptors in the rendezvous", rdv.nfds);
   if (!rc)
@@ -40,7 +42,9 @@ hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
     hostile_close(h);
     return NULL;
   }
-  *peer_fd = rdv.fds[0];
+  *peer_fd = rdv.nfds ? rdv.fds[0] : -1;
+  memcpy(h->token, rdv.token, sizeof h->token);
+  *token = h->token;
   return h;
 }
 

@@ -1,7 +1,7 @@
-/* A client endpoint with no peer process: the test plays the peer on the
- * descriptor the peer would have inherited, and writes what a corrupt or
- * hostile peer could. Only for transports whose rendezvous is one
- * inherited descriptor and whose client attach does not wait. */
+/* A client endpoint with no peer process: the test plays the peer with what
+ * the peer would have been given (an inherited descriptor, or the ids in the
+ * rendezvous token) and writes what a corrupt or hostile peer could. Only
+ * for transports whose client attach does not wait for the peer. */
 #ifndef IPCB_TESTS_HOSTILE_ENDPOINT_H
 #define IPCB_TESTS_HOSTILE_ENDPOINT_H
 
@@ -13,9 +13,11 @@ extern "C" {
 
 typedef struct hostile_endpoint hostile_endpoint;
 
-/* NULL with *err filled on failure; *peer_fd is the test's to close. */
+/* NULL with *err filled on failure. *peer_fd is the first inherited
+ * descriptor (the test's to close) or -1; *token the rendezvous token. */
 hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
-                               int *peer_fd, const char **err);
+                               int *peer_fd, const char **token,
+                               const char **err);
 /* Receives one message of n bytes and releases it: 0 or a negative code,
  * with *err the endpoint's error text. */
 int hostile_recv(hostile_endpoint *h, size_t n, const char **err);

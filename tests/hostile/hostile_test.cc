@@ -6,13 +6,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/msg.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -26,9 +29,11 @@ namespace {
 class HostilePeer {
 public:
   HostilePeer(const char *transport, size_t max_bytes) {
-    const char *err = "";
-    endpoint_ = hostile_open(transport, max_bytes, &peer_fd_, &err);
+    const char *err = "", *token = "";
+    endpoint_ = hostile_open(transport, max_bytes, &peer_fd_, &token, &err);
     error_ = err;
+    if (endpoint_)
+      token_ = token;
   }
   ~HostilePeer() {
     hostile_close(endpoint_);
@@ -38,6 +43,7 @@ public:
   bool ok() const { return endpoint_ != nullptr; }
   const std::string &error() const { return error_; }
   int fd() const { return peer_fd_; }
+  const std::string &token() const { return token_; }
   int Receive(size_t n) {
     const char *err = "";
     int rc = hostile_recv(endpoint_, n, &err);
@@ -48,7 +54,7 @@ public:
 private:
   hostile_endpoint *endpoint_ = nullptr;
   int peer_fd_ = -1;
-  std::string error_;
+  std::string error_, token_;
 };
 
 TEST(HostilePeer, UnixDgramShortDatagram) {
@@ -68,6 +74,34 @@ TEST(HostilePeer, UnixDgramLongDatagramIsCutNotWritten) {
   ASSERT_EQ(send(peer.fd(), bytes.data(), bytes.size(), 0), 8192);
   EXPECT_EQ(peer.Receive(100), IPCB_ECORRUPT);
   EXPECT_NE(peer.error().find("more than"), std::string::npos) << peer.error();
+}
+
+// SysVMsg: the rendezvous names the two queues, "<to peer>,<to client>".
+// A System V message carries its own length, which the client checks.
+void SendSysVMessage(const std::string &token, size_t bytes) {
+  int to_peer = -1, to_client = -1;
+  ASSERT_EQ(sscanf(token.c_str(), "%d,%d", &to_peer, &to_client), 2) << token;
+  std::vector<char> m(sizeof(long) + bytes, 'x');
+  long type = 1;
+  memcpy(m.data(), &type, sizeof type);
+  ASSERT_EQ(msgsnd(to_client, m.data(), bytes, 0), 0) << strerror(errno);
+}
+
+TEST(HostilePeer, SysVMsgShortChunk) {
+  HostilePeer peer("SysVMsg", 4096);
+  ASSERT_TRUE(peer.ok()) << peer.error();
+  SendSysVMessage(peer.token(), 10);
+  EXPECT_EQ(peer.Receive(100), IPCB_ECORRUPT);
+  EXPECT_NE(peer.error().find("has 10 bytes, expected 100"), std::string::npos)
+      << peer.error();
+}
+
+TEST(HostilePeer, SysVMsgLongChunkIsRefusedNotWritten) {
+  HostilePeer peer("SysVMsg", 4096);
+  ASSERT_TRUE(peer.ok()) << peer.error();
+  SendSysVMessage(peer.token(), 4096);
+  EXPECT_EQ(peer.Receive(100), -E2BIG);
+  EXPECT_NE(peer.error().find("E2BIG"), std::string::npos) << peer.error();
 }
 
 #ifdef __linux__
