@@ -67,11 +67,15 @@ static int choose_source(void) {
   return SOURCE_CLOCK;
 }
 
+/* Decided once per process: the first decision wins, so no two callers
+ * ever count in different units. */
 static int source(void) {
   int s = atomic_load_explicit(&tick_source, memory_order_relaxed);
   if (s == SOURCE_UNKNOWN) {
+    int expected = SOURCE_UNKNOWN;
     s = choose_source();
-    atomic_store_explicit(&tick_source, s, memory_order_relaxed);
+    if (!atomic_compare_exchange_strong(&tick_source, &expected, s))
+      s = expected;
   }
   return s;
 }
