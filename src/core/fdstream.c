@@ -24,8 +24,8 @@ int ipcb_fdstream_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
    * second one doubled the memory each round trip streams through the
    * caches, and UnixStream took 2.6 to 3.0 ms a round trip instead of 1.5 (a
    * hand-written ping-pong: 1.4). */
-  s->sbuf = s->rbuf = malloc(cfg->max_bytes);
-  if (!s->sbuf)
+  s->buf = malloc(cfg->max_bytes);
+  if (!s->buf)
     return ipcb_fail(ctx, -ENOMEM, "malloc(%zu): out of memory",
                      cfg->max_bytes);
   return 0;
@@ -33,19 +33,19 @@ int ipcb_fdstream_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
 
 int ipcb_fdstream_send_buf(void *ctx, size_t n, void **buf) {
   (void)n;
-  *buf = ((ipcb_fdstream *)ctx)->sbuf;
+  *buf = ((ipcb_fdstream *)ctx)->buf;
   return 0;
 }
 
 int ipcb_fdstream_send(void *ctx, size_t n) {
   ipcb_fdstream *s = ctx;
-  return ipcb_write_all(ctx, s->wr, s->sbuf, n);
+  return ipcb_write_all(ctx, s->wr, s->buf, n);
 }
 
 int ipcb_fdstream_recv(void *ctx, const void **p, size_t *n) {
   ipcb_fdstream *s = ctx;
-  *p = s->rbuf;
-  return ipcb_read_all(ctx, s->rd, s->rbuf, *n);
+  *p = s->buf;
+  return ipcb_read_all(ctx, s->rd, s->buf, *n);
 }
 
 void ipcb_fdstream_teardown(void *ctx, ipcb_role role) {
@@ -57,6 +57,6 @@ void ipcb_fdstream_teardown(void *ctx, ipcb_role role) {
     s->wr = -1;
   ipcb_close_fd(&s->rd);
   ipcb_close_fd(&s->wr);
-  free(s->sbuf);
-  s->sbuf = s->rbuf = NULL;
+  free(s->buf);
+  s->buf = NULL;
 }

@@ -232,7 +232,7 @@ int ipcb_socketpair_cloexec(void *ctx, int type, int fds[2]);
 typedef struct ipcb_fdstream {
   int ready; /* rd/wr are valid, -1 when closed */
   int rd, wr;
-  unsigned char *sbuf, *rbuf;
+  unsigned char *buf; /* stages what is sent and receives what comes */
 } ipcb_fdstream;
 /* Client side, in setup: the descriptors this side keeps (rd may be wr). */
 void ipcb_fdstream_init(ipcb_fdstream *s, int rd, int wr);
