@@ -1,6 +1,7 @@
 // The JSON context: enough to tell two machines' results apart.
 #include <benchmark/benchmark.h>
 
+#include <set>
 #include <string>
 
 #include "harness.h"
@@ -27,8 +28,22 @@ void AddContext(const Flags &flags) {
   benchmark::AddCustomContext("ipc_verify", flags.verify ? "full" : "stamps");
   benchmark::AddCustomContext("ipc_timeout_ns",
                               std::to_string(flags.timeout_ns));
+  benchmark::AddCustomContext("ipc_window", std::to_string(flags.window));
+  benchmark::AddCustomContext("ipc_placement", PlacementText(flags));
+  char thread_class[64];
+  ipcb_thread_class(thread_class, sizeof thread_class);
+  benchmark::AddCustomContext("ipc_thread_class", thread_class);
   if (const char *method = ipcb_bootstrap_method())
     benchmark::AddCustomContext("mach_bootstrap", method);
+  // The kernel limits in force, under the names the OS gives them. macOS
+  // names one value for two ids (MSGMNB caps a message too): record it once.
+  std::set<std::string> limit_names;
+  for (int id = 0; id < IPCB_LIMIT_COUNT; id++) {
+    ipcb_limit limit;
+    if (ipcb_kernel_limit(static_cast<ipcb_limit_id>(id), &limit) == 0 &&
+        limit_names.insert(limit.name).second)
+      benchmark::AddCustomContext(limit.name, std::to_string(limit.value));
+  }
   // Each transport's native limit as read from the running kernel.
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *transport = ipcb_transport_at(i);

@@ -9,6 +9,20 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "ipc_bench exited with ${rc}\n${out}\n${err}")
 endif()
 file(READ "${OUT}" json)
+# What makes two runs comparable: the machine, the build, the placement and
+# scheduling class, and the kernel limits in force.
+foreach(key os os_release cpu_model logical_cpus page_size cache_line
+        ipcb_git_revision ipcb_build_type ipc_verify ipc_window ipc_placement
+        ipc_thread_class)
+  string(JSON value ERROR_VARIABLE missing GET "${json}" context ${key})
+  if(NOT missing STREQUAL "NOTFOUND" OR value STREQUAL "")
+    message(FATAL_ERROR "the context has no ${key}")
+  endif()
+endforeach()
+string(JSON placement GET "${json}" context ipc_placement)
+if(NOT placement STREQUAL "not pinned")
+  message(FATAL_ERROR "ipc_placement is '${placement}' without --ipc_cpus")
+endif()
 string(JSON count LENGTH "${json}" benchmarks)
 set(seen "")
 math(EXPR last "${count} - 1")

@@ -84,6 +84,18 @@ void ipcb__tune_thread(void) {
   pthread_set_qos_class_self_np(QOS_CLASS_USER_INTERACTIVE, 0);
 }
 
+void ipcb_thread_class(char *out, size_t len) {
+  ipcb__tune_thread();
+  qos_class_t qos = qos_class_self();
+  const char *name = qos == QOS_CLASS_USER_INTERACTIVE ? "user-interactive"
+                     : qos == QOS_CLASS_USER_INITIATED ? "user-initiated"
+                     : qos == QOS_CLASS_DEFAULT        ? "default"
+                     : qos == QOS_CLASS_UTILITY        ? "utility"
+                     : qos == QOS_CLASS_BACKGROUND     ? "background"
+                                                       : "unspecified";
+  snprintf(out, len, "QoS %s", name);
+}
+
 static long sysctl_long(const char *name, long fallback) {
   int64_t value = 0;
   size_t size = sizeof value;
@@ -118,6 +130,15 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
     out->value = value > 0 ? (uint64_t)value : 0;
     return value > 0 ? 0 : -ENOENT;
   }
+  case IPCB_LIMIT_MQ_MSGSIZE_MAX:
+  case IPCB_LIMIT_MQ_MSG_MAX:
+  case IPCB_LIMIT_MQ_QUEUES_MAX:
+    /* macOS has no POSIX message queues: its SDK has no <mqueue.h>. */
+    snprintf(out->name, sizeof out->name, "none");
+    out->how[0] = '\0';
+    out->value = 0;
+    return -ENOENT;
+  case IPCB_LIMIT_COUNT: break;
   }
   return -EINVAL;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -45,15 +46,27 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
 }
 
 int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
-  static const char *const names[] = {"msgmax", "msgmnb", "shmmax", "shmall"};
+  /* Each is the sysctl of that name, read from its file under /proc/sys. */
+  static const char *const limits[IPCB_LIMIT_COUNT][2] = {
+      [IPCB_LIMIT_MSGMAX] = {"kernel.msgmax", "bytes"},
+      [IPCB_LIMIT_MSGMNB] = {"kernel.msgmnb", "bytes"},
+      [IPCB_LIMIT_SHMMAX] = {"kernel.shmmax", "bytes"},
+      [IPCB_LIMIT_SHMALL] = {"kernel.shmall", "pages"},
+      [IPCB_LIMIT_MQ_MSGSIZE_MAX] = {"fs.mqueue.msgsize_max", "bytes"},
+      [IPCB_LIMIT_MQ_MSG_MAX] = {"fs.mqueue.msg_max", "messages"},
+      [IPCB_LIMIT_MQ_QUEUES_MAX] = {"fs.mqueue.queues_max", "queues"},
+  };
   char path[64];
   unsigned long long value = 0;
-  if ((unsigned)id >= sizeof names / sizeof names[0])
+  if ((unsigned)id >= IPCB_LIMIT_COUNT)
     return -EINVAL;
-  snprintf(out->name, sizeof out->name, "kernel.%s", names[id]);
-  snprintf(out->how, sizeof out->how, "sudo sysctl -w kernel.%s=<%s>",
-           names[id], id == IPCB_LIMIT_SHMALL ? "pages" : "bytes");
-  snprintf(path, sizeof path, "/proc/sys/kernel/%s", names[id]);
+  snprintf(out->name, sizeof out->name, "%s", limits[id][0]);
+  snprintf(out->how, sizeof out->how, "sudo sysctl -w %s=<%s>", limits[id][0],
+           limits[id][1]);
+  snprintf(path, sizeof path, "/proc/sys/%s", limits[id][0]);
+  for (char *c = path; *c; c++)
+    if (*c == '.')
+      *c = '/';
   FILE *f = fopen(path, "r");
   int err = f ? EINVAL : errno; /* EMFILE here is not a missing limit */
   int ok = f && fscanf(f, "%llu", &value) == 1;
@@ -86,6 +99,22 @@ int ipcb_allowed_cpus(int *out, int cap) {
 
 /* Pinning (--ipc_cpus) is the harness's; nothing to do per thread. */
 void ipcb__tune_thread(void) {}
+
+void ipcb_thread_class(char *out, size_t len) {
+  int policy = sched_getscheduler(0);
+  const char *name = policy == SCHED_OTHER   ? "SCHED_OTHER"
+                     : policy == SCHED_BATCH ? "SCHED_BATCH"
+                     : policy == SCHED_IDLE  ? "SCHED_IDLE"
+                     : policy == SCHED_FIFO  ? "SCHED_FIFO"
+                     : policy == SCHED_RR    ? "SCHED_RR"
+                                             : "unknown policy";
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0); /* -1 is a valid nice value */
+  if (errno)
+    snprintf(out, len, "%s", name);
+  else
+    snprintf(out, len, "%s nice %d", name, nice);
+}
 
 /* Mach rendezvous exists only on macOS. */
 const char *ipcb_bootstrap_method(void) { return NULL; }

@@ -121,6 +121,10 @@ const char *ipcb_ticks_source(void);
 /* Pin the calling thread to one CPU. 0, or -ENOTSUP where the OS has no
  * pinning (macOS: QoS is used instead), or a negated errno. */
 int ipcb_pin_self(int cpu);
+/* The scheduling class that sessions give their threads, applied to the
+ * calling thread and read back: "QoS user-interactive" on macOS, or the
+ * policy and nice value on Linux ("SCHED_OTHER nice 0"). */
+void ipcb_thread_class(char *out, size_t len);
 /* The CPUs this process may run on, in order; returns how many (<= cap),
  * or a negated errno. */
 int ipcb_allowed_cpus(int *out, int cap);

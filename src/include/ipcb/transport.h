@@ -195,17 +195,22 @@ void ipcb_untrack_name(ipcb_obj_kind kind, const char *name);
 /* Kernel limits, read from the running kernel, with the name the OS gives
  * them and how to raise them (for error texts and --ipc_list). */
 typedef enum ipcb_limit_id {
-  IPCB_LIMIT_MSGMAX, /* bytes in one SysV message */
-  IPCB_LIMIT_MSGMNB, /* bytes queued on one SysV message queue */
-  IPCB_LIMIT_SHMMAX, /* bytes in one SysV shared memory segment */
-  IPCB_LIMIT_SHMALL, /* pages of SysV shared memory system-wide */
+  IPCB_LIMIT_MSGMAX,         /* bytes in one SysV message */
+  IPCB_LIMIT_MSGMNB,         /* bytes queued on one SysV message queue */
+  IPCB_LIMIT_SHMMAX,         /* bytes in one SysV shared memory segment */
+  IPCB_LIMIT_SHMALL,         /* pages of SysV shared memory system-wide */
+  IPCB_LIMIT_MQ_MSGSIZE_MAX, /* bytes in one POSIX message (Linux) */
+  IPCB_LIMIT_MQ_MSG_MAX,     /* messages on one POSIX queue (Linux) */
+  IPCB_LIMIT_MQ_QUEUES_MAX,  /* POSIX queues system-wide (Linux) */
+  IPCB_LIMIT_COUNT
 } ipcb_limit_id;
 typedef struct ipcb_limit {
   uint64_t value; /* 0 if it could not be read */
   char name[48];  /* "kernel.msgmax", "kern.sysv.shmmax" */
   char how[128];  /* "sudo sysctl -w kernel.msgmax=<bytes>" */
 } ipcb_limit;
-/* 0, or a negative errno if the limit cannot be read here. */
+/* 0, or a negative errno if the limit cannot be read here (-ENOENT where
+ * the OS has no such limit); out->name is set either way. */
 int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out);
 
 /* ---- Helpers for descriptor-based transports ---------------------------- */

@@ -32,20 +32,16 @@ typedef struct mq_ctx {
 } mq_ctx;
 
 /* The value, or 0 with errno set. */
-static long read_sysctl(const char *path) {
-  long v = 0;
-  FILE *f = fopen(path, "r");
-  if (f && fscanf(f, "%ld", &v) != 1) {
-    v = 0;
-    errno = EINVAL;
-  }
-  if (f)
-    fclose(f);
-  return v;
+static long read_limit(ipcb_limit_id id) {
+  ipcb_limit limit;
+  int rc = ipcb_kernel_limit(id, &limit);
+  if (rc)
+    errno = -rc;
+  return rc ? 0 : (long)limit.value;
 }
 
 static size_t mq_limit(void) {
-  return (size_t)read_sysctl("/proc/sys/fs/mqueue/msgsize_max");
+  return (size_t)read_limit(IPCB_LIMIT_MQ_MSGSIZE_MAX);
 }
 
 static int mq_probe(char *why, size_t len) {
@@ -89,7 +85,7 @@ static int open_failed(void *ctx, const struct mq_attr *a) {
     return ipcb_fail(ctx, IPCB_ELIMIT,
                      "mq_open: fs.mqueue.queues_max is %ld; raise it with "
                      "sudo sysctl -w fs.mqueue.queues_max=<n>",
-                     read_sysctl("/proc/sys/fs/mqueue/queues_max"));
+                     read_limit(IPCB_LIMIT_MQ_QUEUES_MAX));
   return ipcb_fail_errno(ctx, "mq_open(O_CREAT|O_EXCL, 0600)");
 }
 
@@ -122,7 +118,7 @@ static int mq_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   if (chunk == 0)
     return ipcb_fail(ctx, IPCB_EUNAVAIL, "fs.mqueue.msgsize_max unreadable");
   size_t want = (cfg->max_bytes + chunk - 1) / chunk * cfg->depth;
-  long depth_max = read_sysctl("/proc/sys/fs/mqueue/msg_max");
+  long depth_max = read_limit(IPCB_LIMIT_MQ_MSG_MAX);
   struct mq_attr a = {.mq_maxmsg = depth_max > 0 && (size_t)depth_max < want
                                        ? depth_max
                                        : (long)want,
