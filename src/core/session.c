@@ -18,7 +18,7 @@ struct ipcb_session {
   unsigned window, in_window; /* Stream: messages per ack, sent so far */
   uint64_t epoch; /* the client's call epoch, mirrored into watch.epoch */
   int fault;      /* once set, every call returns it */
-  char label[160];
+  char label[256];
   char err[IPCB_ERR_MAX];
 };
 
@@ -49,6 +49,16 @@ static void make_label(ipcb_session *s) {
     if (s->window < s->opt.window)
       len += (size_t)snprintf(s->label + len, sizeof s->label - len,
                               " (%s budget)", sz);
+    char limit[64] = "";
+    long held = s->tr->queue_depth ? s->tr->queue_depth(s->ch->ctx, &s->ch->cfg,
+                                                        limit, sizeof limit)
+                                   : -1;
+    if (held == 0)
+      len += (size_t)snprintf(s->label + len, sizeof s->label - len,
+                              ", queue holds part of a message (%s)", limit);
+    else if (held > 0 && held < (long)s->window)
+      len += (size_t)snprintf(s->label + len, sizeof s->label - len,
+                              ", queue holds %ld (%s)", held, limit);
   }
   if (!(s->tr->caps & IPCB_CAP_CHUNKED) || !limit || s->opt.bytes <= limit)
     return;

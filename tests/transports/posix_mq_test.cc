@@ -49,5 +49,24 @@ TEST(PosixMQ, OneChunkIsNotLabelled) {
       << ipcb_session_error(session.get());
 }
 
+// A Stream window deeper than the queue still runs (the sender waits in
+// mid-window), and the label says how many messages the queue held.
+TEST(PosixMQ, AStreamWindowDeeperThanTheQueueIsLabelled) {
+  size_t depth = Sysctl("/proc/sys/fs/mqueue/msg_max");
+  if (depth >= 64)
+    GTEST_SKIP() << "fs.mqueue.msg_max is " << depth << ": no shallow queue";
+  int rc = 0;
+  SessionPtr session = Open(Mq(), 4096, 1, 0, &rc, IPCB_STREAM, 64);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  std::string want = "window 64, queue holds " + std::to_string(depth) +
+                     " (fs.mqueue.msg_max = " + std::to_string(depth) + ")";
+  EXPECT_EQ(std::string(ipcb_session_label(session.get())), want);
+  for (int i = 0; i < 200; i++)
+    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
+        << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
+      << ipcb_session_error(session.get());
+}
+
 } // namespace
 } // namespace ipcb_test

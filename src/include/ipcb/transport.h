@@ -150,6 +150,16 @@ typedef struct ipcb_transport {
    * objects. Idempotent, never blocks, safe after a failure at any step and
    * on a zeroed ctx. */
   void (*teardown)(void *ctx, ipcb_role role);
+
+  /* Client, after attach: how many messages of cfg->max_bytes the
+   * mechanism's own queue holds (0: not even one whole message), with the
+   * limit that decides it written to `limit` ("fs.mqueue.msg_max = 10").
+   * Below the Stream window, the sender waits for the receiver in mid-window;
+   * the window stays as asked, so that every transport acks as often, and the
+   * benchmark label says what the queue held. -1 when the queue has room for
+   * cfg->depth messages. May be NULL. */
+  long (*queue_depth)(void *ctx, const ipcb_cfg *cfg, char *limit,
+                      size_t limit_len);
 } ipcb_transport;
 
 /* ---- Services the core offers to transports ---------------------------- */

@@ -228,6 +228,19 @@ static void mq_teardown(void *ctx, ipcb_role role) {
   c->sbuf = c->rbuf = NULL;
 }
 
+static long mq_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                           size_t len) {
+  mq_ctx *c = ctx;
+  struct mq_attr a;
+  if (mq_getattr(c->tx, &a) != 0)
+    return -1;
+  long chunks = (long)((cfg->max_bytes + c->chunk - 1) / c->chunk);
+  if (a.mq_maxmsg / chunks >= (long)cfg->depth)
+    return -1;
+  snprintf(limit, len, "fs.mqueue.msg_max = %ld", a.mq_maxmsg);
+  return a.mq_maxmsg / chunks;
+}
+
 const ipcb_transport ipcb_tr_PosixMQ = {
     .name = "PosixMQ",
     .summary = "POSIX message queues (mq_send/mq_receive), one per "
@@ -242,4 +255,5 @@ const ipcb_transport ipcb_tr_PosixMQ = {
     .send = mq_send_all,
     .recv = mq_recv,
     .teardown = mq_teardown,
+    .queue_depth = mq_queue_depth,
 };

@@ -177,6 +177,23 @@ static void msg_teardown(void *ctx, ipcb_role role) {
   c->sbuf = c->rbuf = NULL;
 }
 
+/* The queue's byte budget (msg_qbytes, from MSGMNB) counts message text
+ * only, so it holds floor(qbytes / n) whole messages of n bytes. */
+static long msg_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                            size_t len) {
+  msg_ctx *c = ctx;
+  struct msqid_ds ds;
+  ipcb_limit mnb;
+  if (msgctl(c->tx, IPC_STAT, &ds) != 0)
+    return -1;
+  long held = (long)(ds.msg_qbytes / cfg->max_bytes);
+  if (held >= (long)cfg->depth)
+    return -1;
+  ipcb_kernel_limit(IPCB_LIMIT_MSGMNB, &mnb);
+  snprintf(limit, len, "%s = %lu", mnb.name, (unsigned long)ds.msg_qbytes);
+  return held;
+}
+
 const ipcb_transport ipcb_tr_SysVMsg = {
     .name = "SysVMsg",
     .summary = "System V message queues (msgsnd/msgrcv), one per direction",
@@ -190,4 +207,5 @@ const ipcb_transport ipcb_tr_SysVMsg = {
     .send = msg_send,
     .recv = msg_recv,
     .teardown = msg_teardown,
+    .queue_depth = msg_queue_depth,
 };
