@@ -1,7 +1,8 @@
 // Baseline/*: the floors every result is read against, measured in the same
 // run with the same fixture: Null (harness, core and stamps, no IPC),
-// CacheLine (one shared line flipped between two processes) and
-// Memcpy/<bytes> (one copy between two private buffers, in this process).
+// CacheLine (one shared line flipped between two processes),
+// Memcpy/<bytes> (one copy between two private buffers, in this process) and
+// PercentileClock (what timing one PingPong iteration costs).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -33,9 +34,31 @@ void RunMemcpy(benchmark::State &state, size_t bytes) {
                           static_cast<int64_t>(bytes));
 }
 
+// What PingPong adds to each round trip for its percentiles: one counter
+// read and one histogram record. Part of every PingPong time and of Null.
+void RunPercentileClock(benchmark::State &state) {
+  ipcb_histogram *latency = ipcb_histogram_new();
+  if (!latency) {
+    state.SkipWithError("out of memory for the histogram");
+    return;
+  }
+  uint64_t last = ipcb_ticks();
+  for (auto _ : state) {
+    uint64_t now = ipcb_ticks();
+    ipcb_histogram_record(latency, static_cast<int64_t>(now - last));
+    last = now;
+  }
+  benchmark::DoNotOptimize(ipcb_histogram_count(latency));
+  ipcb_histogram_free(latency);
+  state.SetLabel(std::string("one read of the ") + ipcb_ticks_source() +
+                 " and one histogram record");
+}
+
 } // namespace
 
 void RegisterBaselines(const Flags &flags) {
+  benchmark::RegisterBenchmark("Baseline/PercentileClock", RunPercentileClock)
+      ->UseRealTime();
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *transport = ipcb_transport_at(i);
     char why[512] = "";
