@@ -1,11 +1,13 @@
 // The JSON context: enough to tell two machines' results apart.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <set>
 #include <string>
 
 #include "harness.h"
 #include "ipcb/ipcb.h"
+#include "revision.h" // IPCB_GIT_REVISION, written at build time
 
 namespace ipcb {
 
@@ -19,6 +21,9 @@ void AddContext(const Flags &flags) {
   benchmark::AddCustomContext("os", info.os);
   benchmark::AddCustomContext("os_release", info.release);
   benchmark::AddCustomContext("os_version", info.version);
+  benchmark::AddCustomContext("os_distribution", info.distro);
+  if (info.libc[0])
+    benchmark::AddCustomContext("libc", info.libc);
   benchmark::AddCustomContext("machine", info.machine);
   benchmark::AddCustomContext("cpu_model", info.cpu_model);
   benchmark::AddCustomContext("logical_cpus",
@@ -29,6 +34,13 @@ void AddContext(const Flags &flags) {
   benchmark::AddCustomContext("ipc_timeout_ns",
                               std::to_string(flags.timeout_ns));
   benchmark::AddCustomContext("ipc_window", std::to_string(flags.window));
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) // the peer inherits it
+    benchmark::AddCustomContext(
+        "RLIMIT_NOFILE",
+        files.rlim_cur == RLIM_INFINITY
+            ? "unlimited"
+            : std::to_string(static_cast<unsigned long long>(files.rlim_cur)));
   benchmark::AddCustomContext("ipc_placement", PlacementText(flags));
   char thread_class[64];
   ipcb_thread_class(thread_class, sizeof thread_class);

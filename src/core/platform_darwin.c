@@ -133,7 +133,10 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
   case IPCB_LIMIT_MQ_MSGSIZE_MAX:
   case IPCB_LIMIT_MQ_MSG_MAX:
   case IPCB_LIMIT_MQ_QUEUES_MAX:
-    /* macOS has no POSIX message queues: its SDK has no <mqueue.h>. */
+  case IPCB_LIMIT_PIPE_MAX_SIZE:
+  case IPCB_LIMIT_PTRACE_SCOPE:
+    /* Linux only: macOS has no POSIX message queues (its SDK has no
+     * <mqueue.h>), no pipe resizing and no process_vm_writev. */
     snprintf(out->name, sizeof out->name, "none");
     out->how[0] = '\0';
     out->value = 0;
@@ -157,9 +160,10 @@ void ipcb_sysinfo_read(ipcb_sysinfo *out) {
     snprintf(out->os, sizeof out->os, "%s", u.sysname);
     snprintf(out->release, sizeof out->release, "%s", u.release);
     snprintf(out->machine, sizeof out->machine, "%s", u.machine);
+    snprintf(out->version, sizeof out->version, "%s", u.version);
   }
   sysctl_string("kern.osproductversion", product, sizeof product);
-  snprintf(out->version, sizeof out->version, "macOS %s", product);
+  snprintf(out->distro, sizeof out->distro, "macOS %s", product);
   sysctl_string("machdep.cpu.brand_string", out->cpu_model,
                 sizeof out->cpu_model);
   out->logical_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);

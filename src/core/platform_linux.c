@@ -55,6 +55,8 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
       [IPCB_LIMIT_MQ_MSGSIZE_MAX] = {"fs.mqueue.msgsize_max", "bytes"},
       [IPCB_LIMIT_MQ_MSG_MAX] = {"fs.mqueue.msg_max", "messages"},
       [IPCB_LIMIT_MQ_QUEUES_MAX] = {"fs.mqueue.queues_max", "queues"},
+      [IPCB_LIMIT_PIPE_MAX_SIZE] = {"fs.pipe-max-size", "bytes"},
+      [IPCB_LIMIT_PTRACE_SCOPE] = {"kernel.yama.ptrace_scope", "0 or 1"},
   };
   char path[64];
   unsigned long long value = 0;
@@ -137,6 +139,33 @@ static void read_cpu_model(char *out, size_t len) {
   fclose(f);
 }
 
+/* PRETTY_NAME of os-release(5), without its quotes. */
+static void read_distro(char *out, size_t len) {
+  char line[256];
+  FILE *f = fopen("/etc/os-release", "r");
+  if (!f)
+    f = fopen("/usr/lib/os-release", "r");
+  snprintf(out, len, "unknown");
+  while (f && fgets(line, sizeof line, f)) {
+    if (strncmp(line, "PRETTY_NAME=", 12) != 0)
+      continue;
+    char *value = line + 12;
+    value[strcspn(value, "\n")] = '\0';
+    size_t n = strlen(value);
+    if (n >= 2 && (value[0] == '"' || value[0] == '\'') &&
+        value[n - 1] == value[0]) {
+      value[n - 1] = '\0';
+      value++;
+    }
+    n = strlen(value) < len ? strlen(value) : len - 1; /* cut, not fail */
+    memcpy(out, value, n);
+    out[n] = '\0';
+    break;
+  }
+  if (f)
+    fclose(f);
+}
+
 void ipcb_sysinfo_read(ipcb_sysinfo *out) {
   struct utsname u;
   memset(out, 0, sizeof *out);
@@ -147,6 +176,12 @@ void ipcb_sysinfo_read(ipcb_sysinfo *out) {
     snprintf(out->machine, sizeof out->machine, "%s", u.machine);
   }
   read_cpu_model(out->cpu_model, sizeof out->cpu_model);
+  read_distro(out->distro, sizeof out->distro);
+#ifdef _CS_GNU_LIBC_VERSION /* "glibc 2.36"; musl has no such name */
+  char libc[64] = "";
+  if (confstr(_CS_GNU_LIBC_VERSION, libc, sizeof libc) > 0)
+    snprintf(out->libc, sizeof out->libc, "%s", libc);
+#endif
   out->logical_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
   out->page_size = sysconf(_SC_PAGESIZE);
   out->cache_line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);

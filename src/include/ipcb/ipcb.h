@@ -130,13 +130,14 @@ void ipcb_thread_class(char *out, size_t len);
 int ipcb_allowed_cpus(int *out, int cap);
 
 /* ---- Latency histogram --------------------------------------------------- */
-/* Log-linear: exact below 256 ns, then 128 linear buckets per power of two
- * (under 0.8% error: two significant digits), up to 2^41 ns. Fixed memory,
- * no allocation when recording. */
+/* Log-linear, in any one unit (ns, or ipcb_ticks() differences): exact below
+ * 256, then 128 linear buckets per power of two (under 0.8% error: two
+ * significant digits), up to 2^41. Fixed memory, no allocation when
+ * recording. */
 typedef struct ipcb_histogram ipcb_histogram;
 ipcb_histogram *ipcb_histogram_new(void);
 void ipcb_histogram_free(ipcb_histogram *h);
-void ipcb_histogram_record(ipcb_histogram *h, int64_t ns);
+void ipcb_histogram_record(ipcb_histogram *h, int64_t value);
 /* The value at percentile p (0..100]: a bucket's upper bound, at most the
  * largest value recorded. 0 when empty. */
 int64_t ipcb_histogram_percentile(const ipcb_histogram *h, double p);
@@ -148,6 +149,8 @@ typedef struct ipcb_sysinfo {
   char os[72];       /* "Linux", "Darwin" */
   char release[128]; /* kernel release */
   char version[256]; /* kernel or OS version string */
+  char distro[128];  /* "Debian GNU/Linux 12 (bookworm)", "macOS 15.1" */
+  char libc[64];     /* "glibc 2.36", or "" where unknown */
   char machine[72];  /* "x86_64", "arm64" */
   char cpu_model[128];
   int logical_cpus;

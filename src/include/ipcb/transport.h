@@ -212,6 +212,8 @@ typedef enum ipcb_limit_id {
   IPCB_LIMIT_MQ_MSGSIZE_MAX, /* bytes in one POSIX message (Linux) */
   IPCB_LIMIT_MQ_MSG_MAX,     /* messages on one POSIX queue (Linux) */
   IPCB_LIMIT_MQ_QUEUES_MAX,  /* POSIX queues system-wide (Linux) */
+  IPCB_LIMIT_PIPE_MAX_SIZE,  /* bytes an unprivileged pipe may grow to */
+  IPCB_LIMIT_PTRACE_SCOPE,   /* Yama's rule for process_vm_writev (Linux) */
   IPCB_LIMIT_COUNT
 } ipcb_limit_id;
 typedef struct ipcb_limit {

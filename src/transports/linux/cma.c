@@ -29,7 +29,7 @@
 
 #include "ipcb/transport.h"
 
-#define SCOPE_PATH "/proc/sys/kernel/yama/ptrace_scope"
+#define SCOPE_NAME "kernel.yama.ptrace_scope"
 
 typedef struct cma_ctx {
   int ready, named_ptracer;
@@ -46,13 +46,9 @@ typedef struct hello {
 
 /* The Yama scope, or -1 without Yama (only the uid/capability rule). */
 static int ptrace_scope(void) {
-  int v = -1;
-  FILE *f = fopen(SCOPE_PATH, "r");
-  if (f && fscanf(f, "%d", &v) != 1)
-    v = -1;
-  if (f)
-    fclose(f);
-  return v;
+  ipcb_limit scope;
+  return ipcb_kernel_limit(IPCB_LIMIT_PTRACE_SCOPE, &scope) ? -1
+                                                            : (int)scope.value;
 }
 
 static int has_cap_sys_ptrace(void) {
@@ -78,7 +74,7 @@ static int cma_probe(char *why, size_t len) {
   int scope = ptrace_scope();
   if (scope >= 3 || (scope == 2 && !has_cap_sys_ptrace())) {
     snprintf(why, len, "%s is %d: process_vm_writev needs PTRACE_MODE_ATTACH%s",
-             SCOPE_PATH, scope,
+             SCOPE_NAME, scope,
              scope == 2 ? " and CAP_SYS_PTRACE" : ", which it forbids");
     return IPCB_EUNAVAIL;
   }
@@ -94,7 +90,7 @@ static int denied(void *ctx, int err, int pid, const char *who) {
                    "%s process_vm_writev into pid %d: %s: needs "
                    "PTRACE_MODE_ATTACH_REALCREDS (same uid or CAP_SYS_PTRACE, "
                    "a dumpable target, Yama scope <= 1); %s is %s",
-                   who, pid, err == EPERM ? "EPERM" : strerror(err), SCOPE_PATH,
+                   who, pid, err == EPERM ? "EPERM" : strerror(err), SCOPE_NAME,
                    s);
 }
 

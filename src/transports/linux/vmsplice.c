@@ -36,13 +36,9 @@ typedef struct vms_ctx {
 } vms_ctx;
 
 static size_t pipe_max(void) {
-  unsigned long v = 0;
-  FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
-  if (f && fscanf(f, "%lu", &v) != 1)
-    v = 0;
-  if (f)
-    fclose(f);
-  return v;
+  ipcb_limit max;
+  return ipcb_kernel_limit(IPCB_LIMIT_PIPE_MAX_SIZE, &max) ? 0
+                                                           : (size_t)max.value;
 }
 
 /* Best effort: beyond fs.pipe-user-pages-soft an unprivileged user gets
