@@ -1,11 +1,13 @@
 // The --ipc_* flags: parsed before Google Benchmark's, each with an IPC_*
 // environment fallback, each bad value reported before anything runs.
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <list>
 #include <string>
+#include <vector>
 
 #include "harness.h"
 #include "ipcb/ipcb.h"
@@ -52,8 +54,10 @@ bool ParseCpus(const char *text, Flags *flags, std::string *why) {
   return true;
 }
 
+// A bare --ipc_verify arrives as "true"; an empty value is refused, since
+// "--ipc_verify=" more likely lost its value than meant yes.
 bool ParseBool(const char *text, bool *out) {
-  if (!strcmp(text, "") || !strcmp(text, "1") || !strcmp(text, "true")) {
+  if (!strcmp(text, "1") || !strcmp(text, "true")) {
     *out = true;
     return true;
   }
@@ -84,7 +88,8 @@ bool Apply(const std::string &name, const char *value,
   } else if (name == "window") {
     char *end = nullptr;
     unsigned long w = strtoul(value, &end, 10);
-    if (!*value || *end || w < 1 || w > 1024 || value[0] == '-') {
+    if (!isdigit(static_cast<unsigned char>(value[0])) || *end || w < 1 ||
+        w > 1024) {
       *error = source + ": '" + value + "': accepted: a whole number of " +
                "messages per acknowledgement, 1 to 1024";
       return false;
@@ -100,8 +105,8 @@ bool Apply(const std::string &name, const char *value,
   } else if (name == "verify" || name == "list") {
     bool *target = name == "verify" ? &flags->verify : &flags->list;
     if (!ParseBool(value, target)) {
-      *error = source + ": '" + value + "': accepted: true, false, 1, 0 " +
-               "or no value";
+      *error = source + ": '" + value + "': accepted: true, false, 1, 0, " +
+               "or the bare flag for true";
       return false;
     }
   } else {
@@ -193,15 +198,10 @@ std::string PlacementText(const Flags &flags) {
 
 bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error) {
   flags->sizes = DefaultSizes();
-  static const char *const kEnv[][2] = {{"sizes", "IPC_SIZES"},
-                                        {"timeout", "IPC_TIMEOUT"},
-                                        {"window", "IPC_WINDOW"},
-                                        {"cpus", "IPC_CPUS"},
-                                        {"verify", "IPC_VERIFY"}};
-  for (const auto &env : kEnv)
-    if (const char *value = getenv(env[1]))
-      if (!Apply(env[0], value, env[1], flags, error))
-        return false;
+  struct Given {
+    std::string name, value, source;
+  };
+  std::vector<Given> given;
   int kept = 1;
   for (int i = 1; i < *argc; i++) {
     const char *arg = argv[i];
@@ -211,12 +211,34 @@ bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error) {
     }
     const char *eq = strchr(arg, '=');
     std::string name = eq ? std::string(arg + 6, eq) : std::string(arg + 6);
-    std::string source = eq ? std::string(arg, eq) : std::string(arg);
-    if (!Apply(name, eq ? eq + 1 : "", source, flags, error))
-      return false;
+    bool bare_bool = !eq && (name == "verify" || name == "list");
+    given.push_back({name,
+                     eq          ? eq + 1
+                     : bare_bool ? "true"
+                                 : "",
+                     eq ? std::string(arg, eq) : std::string(arg)});
   }
   *argc = kept;
   argv[kept] = nullptr;
+  // The environment fills in what the command line left out; an empty
+  // variable counts as unset.
+  static const char *const kEnv[][2] = {{"sizes", "IPC_SIZES"},
+                                        {"timeout", "IPC_TIMEOUT"},
+                                        {"window", "IPC_WINDOW"},
+                                        {"cpus", "IPC_CPUS"},
+                                        {"verify", "IPC_VERIFY"}};
+  for (const auto &env : kEnv) {
+    const char *value = getenv(env[1]);
+    bool overridden = false;
+    for (const Given &flag : given)
+      overridden = overridden || flag.name == env[0];
+    if (value && *value && !overridden &&
+        !Apply(env[0], value, env[1], flags, error))
+      return false;
+  }
+  for (const Given &flag : given)
+    if (!Apply(flag.name, flag.value.c_str(), flag.source, flags, error))
+      return false;
   return true;
 }
 
