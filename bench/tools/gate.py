@@ -40,7 +40,8 @@ class GateError(Exception):
 
 
 # --- Mann-Whitney U, as scipy.stats.mannwhitneyu(x, y, alternative=
-# 'two-sided') computes it in scipy 1.10 (Debian 12), which is what Google
+# 'two-sided') computes it in scipy 1.10 and 1.11 (Debian 12, Ubuntu 24.04:
+# the two versions differ only in a docstring), which is what Google
 # Benchmark's compare.py calls. Its method='auto' picks the exact null
 # distribution unless both samples have more than 8 values or there are ties,
 # and the normal approximation with tie correction and a continuity
@@ -213,8 +214,9 @@ def compare(base, cont, args):
         if name in cont_err and name not in base_err:
             failed_in_contender.append(f"{name}: {cont_err[name]}")
             continue
-        if name in base_err or name in cont_err:
-            rows.append((name, None, "failed in the baseline"))
+        if name in base_err:
+            where = "both" if name in cont_err else "the baseline"
+            rows.append((name, None, f"failed in {where}"))
             continue
         x = [metric_value(b, args.metric, args.baseline) for b in base_runs[name]]
         y = [metric_value(b, args.metric, args.contender) for b in cont_runs[name]]

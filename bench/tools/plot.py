@@ -10,9 +10,10 @@ per transport:
   ColdStart  spawn, one exchange and teardown (median real_time)
 With repetitions, the line is the median and the shaded band spans the
 fastest to the slowest repetition. With several files, each line is labelled
-with its file too. The title carries the context of each run (OS, kernel,
-machine, CPU model and count, host) so a picture can be told apart from one
-made elsewhere. Formats follow the extension: .png or .svg.
+with its file too, and each file has its own line style and marker. The
+title carries the context of each run (OS, kernel, machine, CPU model and
+count, host) so a picture can be told apart from one made elsewhere. Formats
+follow the extension: .png or .svg.
 
 Needs matplotlib (Debian: python3-matplotlib); it draws with the Agg backend,
 so no display is needed.
@@ -118,22 +119,25 @@ def draw(runs, outputs, title, dpi=100, only=None):
         fail(f"no {' or '.join(only or PANELS)} results in " +
              ", ".join(label for _, _, label in runs))
     transports = sorted({k[1] for s, _, _ in runs for k in s})
-    # Ten colours, then the same ten dashed: tab20's pale twins of each
-    # colour are too alike to tell two transports apart. Files differ by marker.
+    # A transport is a colour, a file a line style and a marker. Past ten
+    # transports the colours come round again (tab20's pale twins of each
+    # colour are too alike to tell apart), so the next ten start one step
+    # further along the styles: with one file the eleventh is dashed where
+    # the first is solid.
     cmap = plt.get_cmap("tab10")
-    looks = {t: (cmap(i % 10), ("-", "--", ":", "-.")[i // 10 % 4])
-             for i, t in enumerate(transports)}
-    markers = "os^Dv"
+    looks = {t: (cmap(i % 10), i // 10) for i, t in enumerate(transports)}
+    styles, markers = ("-", "--", ":", "-."), "os^Dv"
     legend = {}
     fig, axes = plt.subplots(1, len(families), figsize=(6.4 * len(families), 5.6),
                              squeeze=False)
     for ax, family in zip(axes[0], families):
         panel_title, ylabel, _, scale = PANELS[family]
         sizes = set()
-        # Files are told apart by line style and label only where more than
-        # one of them has this family.
-        having = [r for r in runs if any(k[0] == family for k in r[0])]
-        for i, (series, _, label) in enumerate(having):
+        # Files are labelled only where more than one has this family; a
+        # file keeps its index in runs, so its look is the same in every panel.
+        having = [i for i, r in enumerate(runs) if any(k[0] == family for k in r[0])]
+        for i in having:
+            series, _, label = runs[i]
             for (fam, transport), points in sorted(series.items()):
                 if fam != family:
                     continue
@@ -143,8 +147,9 @@ def draw(runs, outputs, title, dpi=100, only=None):
                 lo = [points[x][1] * scale for x in xs]
                 hi = [points[x][2] * scale for x in xs]
                 name = transport if len(having) == 1 else f"{transport} ({label})"
-                colour, style = looks[transport]
-                legend[name], = ax.plot(xs, med, style, marker=markers[i % len(markers)],
+                colour, shift = looks[transport]
+                legend[name], = ax.plot(xs, med, styles[(i + shift) % len(styles)],
+                                        marker=markers[i % len(markers)],
                                         markersize=3, color=colour, label=name)
                 ax.fill_between(xs, lo, hi, color=colour, alpha=0.15,
                                 linewidth=0)

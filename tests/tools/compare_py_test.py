@@ -5,10 +5,13 @@
 
 compare.py (Debian: libbenchmark-tools, in /usr/share/benchmark) runs scipy's
 mannwhitneyu (Debian: python3-scipy). Without either, this exits with 77,
-which ctest reports as skipped. The pairs compared: the checked-in fixtures,
-a contender 25% slower, rounded values (ties: scipy's normal approximation),
-ten against ten repetitions (also the approximation), five against ten (the
-exact distribution), and any pairs of files given on the command line.
+which ctest reports as skipped. The pairs compared: the checked-in fixtures
+and a contender 25% slower (nine against nine repetitions, as the pull-request
+workflow gates: scipy's normal approximation), rounded values (ties: the
+approximation), eight against eight and eight against nine (the exact
+distribution, which scipy keeps while a side has 8 values or fewer: these and
+the nines pin that switch), eighteen against eighteen, five against eighteen,
+and any pairs of files given on the command line.
 Each pair is checked twice: against gbench.report's numbers to 1e-12, and
 against the text compare.py prints, to its four decimals.
 IPCB_GBENCH_DIR overrides where compare.py and gbench/ are looked for.
@@ -20,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-from toolstest import SKIP, fixture, load, save, scaled
+from toolstest import SKIP, first_repetitions, fixture, load, save, scaled
 
 import gate
 
@@ -75,11 +78,28 @@ def theirs_cli(base_path, cont_path):
     return {name: (float(t), float(c)) for name, t, c in found}
 
 
-def check(label, base_path, cont_path):
+def tied(base_path, cont_path):
+    """(run name, metric) whose values, both files together, repeat one."""
+    base_runs, _, order = gate.load(base_path)
+    cont_runs, _, _ = gate.load(cont_path)
+    out = []
+    for name in order:
+        for m in ("real_time", "cpu_time"):
+            values = [b[m] for b in base_runs[name] + cont_runs.get(name, [])]
+            if len(set(values)) != len(values):
+                out.append(f"{name} {m}")
+    return out
+
+
+def check(label, base_path, cont_path, ties_allowed=True):
     module = theirs_module(base_path, cont_path)
     cli = theirs_cli(base_path, cont_path)
     mine = {m: ours(base_path, cont_path, m) for m in ("real_time", "cpu_time")}
     failures = []
+    if not ties_allowed:
+        # Ties would send scipy to the approximation whatever the sizes, and
+        # the pair would no longer pin the exact/approximation switch.
+        failures += [f"{label}: ties in {what}" for what in tied(base_path, cont_path)]
     if not module or set(module) != set(cli):
         failures.append(f"{label}: compare.py reported U tests for {sorted(module)} "
                         f"and printed {sorted(cli)}")
@@ -118,13 +138,19 @@ def generated_pairs(tmp):
         return out
 
     slower = scaled(head, 1.25)
+    base8 = write(first_repetitions(base, 8), "base8.json")
+    # (label, baseline, contender, whether ties are allowed)
     return [
-        ("fixtures", fixture("base.json"), fixture("head.json")),
-        ("25% slower", fixture("base.json"), write(slower, "slower.json")),
-        ("ties", write(rounded(base, 500), "base-r.json"), write(rounded(head, 500), "head-r.json")),
-        ("10 vs 10", write(joined(base, head), "b10.json"),
-         write(joined(slower, scaled(base, 1.25)), "c10.json")),
-        ("5 vs 10", fixture("base.json"), write(joined(head, slower), "c10b.json")),
+        ("fixtures, 9 vs 9", fixture("base.json"), fixture("head.json"), False),
+        ("25% slower, 9 vs 9", fixture("base.json"), write(slower, "slower.json"), False),
+        ("ties", write(rounded(base, 500), "base-r.json"),
+         write(rounded(head, 500), "head-r.json"), True),
+        ("8 vs 8", base8, write(first_repetitions(slower, 8), "slower8.json"), False),
+        ("8 vs 9", base8, fixture("head.json"), False),
+        ("18 vs 18", write(joined(base, head), "b18.json"),
+         write(joined(slower, scaled(base, 1.25)), "c18.json"), False),
+        ("5 vs 18", write(first_repetitions(base, 5), "base5.json"),
+         write(joined(head, slower), "c18b.json"), False),
     ]
 
 
@@ -135,10 +161,10 @@ def main(argv):
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         pairs = generated_pairs(tmp)
-        pairs += [(f"{os.path.basename(a)} vs {os.path.basename(b)}", a, b)
+        pairs += [(f"{os.path.basename(a)} vs {os.path.basename(b)}", a, b, True)
                   for a, b in zip(argv[0::2], argv[1::2])]
-        for label, a, b in pairs:
-            failures += check(label, a, b)
+        for label, a, b, ties_allowed in pairs:
+            failures += check(label, a, b, ties_allowed)
     for f in failures:
         print("FAIL:", f)
     return 1 if failures else 0

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """bench/tools/gate.py, merge.py and medians.py on checked-in runs.
 
-fixtures/base.json and fixtures/head.json are two runs of the same ipc_bench
-binary on one machine (PingPong, Pipe and SysVShm, 12 B, 4 KiB, 64 KiB, five
-repetitions). The gate's whole output is compared with fixtures/gate_*.md.
-IPCB_UPDATE_EXPECTED=1 rewrites those files instead, for a reviewer to diff.
+fixtures/base.json and fixtures/head.json are the same ipc_bench binary
+measured as "base" and "head" the way the pull-request workflow does it: nine
+rounds of --benchmark_repetitions=1, base first in odd rounds and head first
+in even ones, each side's rounds joined by merge.py (PingPong, Pipe and
+SysVShm, 12 B, 4 KiB, 64 KiB, --benchmark_min_time=0.1, both processes on one
+CPU with --ipc_cpus=same), so nine repetitions a side. fixtures/aggregates.json
+is one run of the same set with --benchmark_repetitions=5, as the main-branch
+workflow records it, aggregates included. The gate's whole output is compared
+with fixtures/gate_*.md. IPCB_UPDATE_EXPECTED=1 rewrites those files instead,
+for a reviewer to diff.
 """
 
 import math
@@ -46,6 +52,13 @@ class Gate(unittest.TestCase):
         self.expect("gate_same.md", out)
         self.assertEqual((status, err), (0, ""))
 
+    def test_the_same_binary_passes_in_the_other_order_too(self):
+        # Either side may be the baseline: a pass that holds one way only
+        # would be a regression seen in noise.
+        status, out, err = run_tool("gate.py", self.head, self.base)
+        self.assertEqual((status, err), (0, ""), out)
+        self.assertIn("**PASS**: no benchmark of 6", out)
+
     def test_a_contender_25_percent_slower_fails(self):
         slower = self.write(scaled(load(self.head), 1.25), "head-25pct-slower.json")
         status, out, err = run_tool("gate.py", self.base, slower)
@@ -82,7 +95,7 @@ class Gate(unittest.TestCase):
         self.assertIn("too few repetitions", err)
 
     def test_aggregates_only_is_an_error(self):
-        doc = load(self.base)
+        doc = load(fixture("aggregates.json"))
         doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_type"] == "aggregate"]
         status, _, err = run_tool("gate.py", self.write(doc, "agg.json"), self.head)
         self.assertEqual(status, 2)
@@ -125,6 +138,20 @@ class Gate(unittest.TestCase):
         self.assertEqual(status, 0)
         self.assertIn("| PingPong/Pipe/12/real_time | | | | | | failed in the baseline |", out)
 
+    def test_a_benchmark_failing_on_both_sides_is_listed_as_such(self):
+        paths = []
+        for path, name in ((self.base, "b.json"), (self.head, "h.json")):
+            doc = load(path)
+            for b in doc["benchmarks"]:
+                if b["run_name"] == "PingPong/SysVShm/65536/real_time":
+                    b["error_occurred"] = True
+                    b["error_message"] = "shmget: Invalid argument"
+            paths.append(self.write(doc, name))
+        status, out, err = run_tool("gate.py", *paths)
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("| PingPong/SysVShm/65536/real_time | | | | | | failed in both |", out)
+        self.assertNotIn("failed in the baseline", out)
+
     def test_benchmarks_in_one_run_only_are_listed(self):
         doc = load(self.head)
         doc["benchmarks"] = [b for b in doc["benchmarks"]
@@ -150,6 +177,19 @@ class MannWhitney(unittest.TestCase):
     def test_exact_fully_separated(self):
         self.assertEqual(gate.mann_whitney_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]), 2 / 252)
         self.assertEqual(gate.mann_whitney_p([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]), 2 / 252)
+
+    def test_exact_up_to_eight_a_side(self):
+        # While a side has 8 values or fewer scipy stays exact: for 8 vs 8
+        # the normal approximation would give 0.00094.
+        self.assertEqual(gate.mann_whitney_p(range(8), range(8, 16)), 2 / 12870)
+        self.assertEqual(gate.mann_whitney_p(range(8), range(8, 17)), 2 / 24310)
+
+    def test_asymptotic_from_nine_a_side(self):
+        # scipy.stats.mannwhitneyu(x, y, alternative='two-sided').pvalue
+        # (scipy 1.10); the exact distribution would give 0.0770.
+        x = [1, 2, 3, 5, 8, 9, 11, 12, 14]
+        y = [4, 6, 7, 10, 13, 15, 16, 17, 18]
+        self.assertAlmostEqual(gate.mann_whitney_p(x, y), 0.07738861114200664, places=15)
 
     def test_exact_identical_distributions_give_one(self):
         self.assertEqual(gate.mann_whitney_p([1, 4, 5, 8], [2, 3, 6, 7]), 1.0)
@@ -186,29 +226,34 @@ class MergeAndMedians(unittest.TestCase):
 
     def test_merge_joins_repetitions_and_drops_aggregates(self):
         out = os.path.join(self.tmp.name, "merged.json")
-        status, _, err = run_tool("merge.py", "-o", out, fixture("base.json"),
+        status, _, err = run_tool("merge.py", "-o", out, fixture("aggregates.json"),
                                   fixture("head.json"))
         self.assertEqual((status, err), (0, ""))
         doc = load(out)
-        self.assertEqual(doc["context"]["merged_from"], ["base.json", "head.json"])
+        self.assertEqual(doc["context"]["merged_from"], ["aggregates.json", "head.json"])
         pipe12 = [b for b in doc["benchmarks"] if b["run_name"] == "PingPong/Pipe/12/real_time"]
-        self.assertEqual([b["repetition_index"] for b in pipe12], list(range(10)))
-        self.assertTrue(all(b["repetitions"] == 10 for b in pipe12))
+        self.assertEqual([b["repetition_index"] for b in pipe12], list(range(14)))
+        self.assertTrue(all(b["repetitions"] == 14 for b in pipe12))
         self.assertTrue(all(b["run_type"] == "iteration" for b in doc["benchmarks"]))
-        self.assertEqual(len(doc["benchmarks"]), 60)
+        self.assertEqual(len(doc["benchmarks"]), 6 * 14)
 
     def test_medians_keeps_one_entry_per_benchmark(self):
         out = os.path.join(self.tmp.name, "medians.json")
-        status, _, _ = run_tool("medians.py", fixture("base.json"), "-o", out)
+        run = fixture("aggregates.json")
+        status, _, _ = run_tool("medians.py", run, "-o", out)
         self.assertEqual(status, 0)
         doc = load(out)
         names = [b["name"] for b in doc["benchmarks"]]
-        self.assertEqual(names, [b["run_name"] for b in load(fixture("base.json"))["benchmarks"]
+        self.assertEqual(names, [b["run_name"] for b in load(run)["benchmarks"]
                                  if b.get("aggregate_name") == "median"])
         self.assertEqual(len(names), 6)
         self.assertTrue(all(b["aggregate_name"] == "median" for b in doc["benchmarks"]))
-        status, series, _ = run_tool("medians.py", fixture("base.json"), "--series")
+        status, series, _ = run_tool("medians.py", run, "--series")
         self.assertEqual((status, series), (0, "Linux x86_64, AMD EPYC\n"))
+        # A merged run has no aggregates: an error that says what to do.
+        status, _, err = run_tool("medians.py", fixture("base.json"), "-o", out)
+        self.assertEqual(status, 2)
+        self.assertIn("has no median aggregates", err)
 
 
 if __name__ == "__main__":
