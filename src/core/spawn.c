@@ -3,10 +3,13 @@
  * Spawn, never fork: CoreFoundation and libdispatch are unsafe in a forked
  * child, a fork would copy the benchmark library's state, and Mach port
  * rights do not survive fork() on macOS. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -28,12 +31,41 @@ static int fd_base(const ipcb_rdv *rdv) {
   return base;
 }
 
+/* The peer inherits stdin, stdout, stderr and its rendezvous fds, nothing
+ * else: a descriptor the client holds without FD_CLOEXEC (Google Benchmark's
+ * --benchmark_out file, a test's pipe) would otherwise stay open in every
+ * peer, and a pipe's write end held there hides the client's EOF. Those at
+ * or above RLIMIT_NOFILE are left alone: valgrind keeps its own there. */
+static int close_inherited(posix_spawn_file_actions_t *fa, int keep_from,
+                           int keep_n) {
+  struct rlimit lim;
+  DIR *dir = opendir("/dev/fd");
+  if (!dir)
+    return 0; /* best effort: no fd directory, nothing to list */
+  rlim_t limit = getrlimit(RLIMIT_NOFILE, &lim) == 0 ? lim.rlim_cur : 1024;
+  int rc = 0;
+  for (struct dirent *e; !rc && (e = readdir(dir)) != NULL;) {
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end || end == e->d_name || fd < 3 || fd == dirfd(dir) ||
+        (rlim_t)fd >= limit || (fd >= keep_from && fd < keep_from + keep_n))
+      continue;
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC))
+      rc = posix_spawn_file_actions_addclose(fa, (int)fd);
+  }
+  closedir(dir);
+  return rc;
+}
+
 static int prepare(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
                    const ipcb_rdv *rdv, int base) {
   sigset_t none, dflt;
   int rc = posix_spawn_file_actions_init(fa);
   for (int i = 0; !rc && i < rdv->nfds; i++)
     rc = posix_spawn_file_actions_adddup2(fa, rdv->fds[i], base + i);
+  if (!rc)
+    rc = close_inherited(fa, base, rdv->nfds);
   if (!rc)
     rc = posix_spawnattr_init(attr);
   sigemptyset(&none);
