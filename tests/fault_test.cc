@@ -81,6 +81,12 @@ TEST_P(Faults, SilentPeerTimesOut) {
 // The client dies without a chance to clean up: its peer must notice, remove
 // what the client left (the hygiene check at the end looks), and exit.
 TEST_P(Faults, ClientKilledPeerExitsWithinOneSecond) {
+#ifdef __APPLE__
+  // The client here is a fork without exec; CoreFoundation, already used by
+  // this process, aborts a forked child that calls it.
+  if (std::string(GetParam()->name) == "CFMessagePort")
+    GTEST_SKIP() << "CoreFoundation cannot run in a forked child";
+#endif
   int report[2];
   ASSERT_EQ(pipe(report), 0);
   pid_t client = fork();

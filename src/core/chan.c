@@ -47,10 +47,12 @@ int ipcb_fail_limit(void *ctx, const char *what, uint64_t need,
 
 int ipcb_interrupted(void *ctx) {
   ipcb_chan *ch = ipcb__chan_of(ctx);
+  /* A peer's SIGTERM (its client died: PR_SET_PDEATHSIG, or the kqueue
+   * watch on macOS) ends the wait at once, watchdog or not. */
+  if (ipcb__peer_should_stop())
+    return ipcb_fail(ctx, IPCB_ESTOPPED, "stopped by a signal");
   if (!ch->watch)
-    return ipcb__peer_should_stop()
-               ? ipcb_fail(ctx, IPCB_ESTOPPED, "stopped by a signal")
-               : 0;
+    return 0;
   int code = atomic_load_explicit(&ch->watch->fault, memory_order_acquire);
   if (code)
     snprintf(ch->err, sizeof ch->err, "%s", ch->watch->fault_text);

@@ -120,16 +120,21 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
              "nothing: it is fixed in the macOS kernel");
     return 0;
   case IPCB_LIMIT_SHMMAX:
-  case IPCB_LIMIT_SHMALL: {
-    const char *name =
-        id == IPCB_LIMIT_SHMMAX ? "kern.sysv.shmmax" : "kern.sysv.shmall";
+  case IPCB_LIMIT_SHMALL:
+  case IPCB_LIMIT_SHMSEG: {
+    const char *name = id == IPCB_LIMIT_SHMMAX   ? "kern.sysv.shmmax"
+                       : id == IPCB_LIMIT_SHMALL ? "kern.sysv.shmall"
+                                                 : "kern.sysv.shmseg";
     snprintf(out->name, sizeof out->name, "%s", name);
     snprintf(out->how, sizeof out->how, "sudo sysctl -w %s=<%s>", name,
-             id == IPCB_LIMIT_SHMALL ? "pages" : "bytes");
+             id == IPCB_LIMIT_SHMMAX   ? "bytes"
+             : id == IPCB_LIMIT_SHMALL ? "pages"
+                                       : "segments");
     long value = sysctl_long(name, 0);
     out->value = value > 0 ? (uint64_t)value : 0;
     return value > 0 ? 0 : -ENOENT;
   }
+  case IPCB_LIMIT_MSGMNI: /* compiled into xnu, no sysctl to read */
   case IPCB_LIMIT_MQ_MSGSIZE_MAX:
   case IPCB_LIMIT_MQ_MSG_MAX:
   case IPCB_LIMIT_MQ_QUEUES_MAX:

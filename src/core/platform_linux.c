@@ -50,6 +50,7 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
   static const char *const limits[IPCB_LIMIT_COUNT][2] = {
       [IPCB_LIMIT_MSGMAX] = {"kernel.msgmax", "bytes"},
       [IPCB_LIMIT_MSGMNB] = {"kernel.msgmnb", "bytes"},
+      [IPCB_LIMIT_MSGMNI] = {"kernel.msgmni", "queues"},
       [IPCB_LIMIT_SHMMAX] = {"kernel.shmmax", "bytes"},
       [IPCB_LIMIT_SHMALL] = {"kernel.shmall", "pages"},
       [IPCB_LIMIT_MQ_MSGSIZE_MAX] = {"fs.mqueue.msgsize_max", "bytes"},
@@ -62,6 +63,12 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
   unsigned long long value = 0;
   if ((unsigned)id >= IPCB_LIMIT_COUNT)
     return -EINVAL;
+  if (!limits[id][0]) { /* Linux does not enforce SHMSEG */
+    snprintf(out->name, sizeof out->name, "none");
+    out->how[0] = '\0';
+    out->value = 0;
+    return -ENOENT;
+  }
   snprintf(out->name, sizeof out->name, "%s", limits[id][0]);
   snprintf(out->how, sizeof out->how, "sudo sysctl -w %s=<%s>", limits[id][0],
            limits[id][1]);

@@ -56,7 +56,22 @@ void ExpectLimit(const char *transport, size_t bytes, int code,
 TEST(KernelLimits, SysVMsgQueuesExhausted) {
   if (!InCase("msgmni"))
     GTEST_SKIP() << "run by ctest as fault.limit.msgmni";
-  ExpectLimit("SysVMsg", 4096, IPCB_ELIMIT, {"msgget", "ENOSPC", "msgmni"});
+  ExpectLimit("SysVMsg", 4096, IPCB_ELIMIT,
+              {"msgget", "ENOSPC", "kernel.msgmni = 1",
+               "sudo sysctl -w kernel.msgmni=<queues>"});
+}
+
+// kernel.msgmni=0: the probe (what --ipc_list shows) names the limit too.
+TEST(KernelLimits, SysVMsgProbeNamesTheQueueLimit) {
+  if (!InCase("msgmni0"))
+    GTEST_SKIP() << "run by ctest as fault.limit.msgmni0";
+  char why[512] = "";
+  const ipcb_transport *tr = ipcb_transport_find("SysVMsg");
+  ASSERT_NE(tr, nullptr);
+  EXPECT_EQ(tr->probe(why, sizeof why), IPCB_ELIMIT) << why;
+  EXPECT_NE(std::string(why).find("ENOSPC"), std::string::npos) << why;
+  EXPECT_NE(std::string(why).find("kernel.msgmni = 0"), std::string::npos)
+      << why;
 }
 
 // kernel.shmmni=0.

@@ -207,8 +207,10 @@ void ipcb_untrack_name(ipcb_obj_kind kind, const char *name);
 typedef enum ipcb_limit_id {
   IPCB_LIMIT_MSGMAX,         /* bytes in one SysV message */
   IPCB_LIMIT_MSGMNB,         /* bytes queued on one SysV message queue */
+  IPCB_LIMIT_MSGMNI,         /* SysV message queues system-wide (Linux) */
   IPCB_LIMIT_SHMMAX,         /* bytes in one SysV shared memory segment */
   IPCB_LIMIT_SHMALL,         /* pages of SysV shared memory system-wide */
+  IPCB_LIMIT_SHMSEG,         /* SysV segments one process attaches (macOS) */
   IPCB_LIMIT_MQ_MSGSIZE_MAX, /* bytes in one POSIX message (Linux) */
   IPCB_LIMIT_MQ_MSG_MAX,     /* messages on one POSIX queue (Linux) */
   IPCB_LIMIT_MQ_QUEUES_MAX,  /* POSIX queues system-wide (Linux) */

@@ -36,6 +36,21 @@ static size_t msg_chunk_limit(void) {
   return (size_t)max.value;
 }
 
+/* Why msgget gave ENOSPC, with the limit's value where it can be read. */
+static void no_queue_left(char *out, size_t len) {
+  ipcb_limit mni;
+  if (ipcb_kernel_limit(IPCB_LIMIT_MSGMNI, &mni) == 0)
+    snprintf(out, len,
+             "msgget: ENOSPC: the system-wide number of message queues, %s = "
+             "%llu, is reached; remove stale ones (ipcs -q) or raise it with "
+             "%s",
+             mni.name, (unsigned long long)mni.value, mni.how);
+  else
+    snprintf(out, len,
+             "msgget: ENOSPC: the system-wide number of message queues "
+             "(MSGMNI) is reached; remove stale ones (ipcs -q)");
+}
+
 static int msg_probe(char *why, size_t len) {
   ipcb_limit max;
   int err = ipcb_kernel_limit(IPCB_LIMIT_MSGMAX, &max);
@@ -45,8 +60,13 @@ static int msg_probe(char *why, size_t len) {
     return err == -EMFILE ? IPCB_ELIMIT : IPCB_EUNAVAIL;
   }
   int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  if (id < 0 && errno == ENOSPC) {
+    no_queue_left(why, len);
+    return IPCB_ELIMIT;
+  }
   if (id < 0) {
-    snprintf(why, len, "msgget: %s", strerror(errno));
+    snprintf(why, len, "msgget: %s (%s)", ipcb_errno_name(errno),
+             strerror(errno));
     return IPCB_EUNAVAIL;
   }
   msgctl(id, IPC_RMID, NULL);
@@ -55,11 +75,11 @@ static int msg_probe(char *why, size_t len) {
 
 static int new_queue(void *ctx, int *id) {
   *id = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
-  if (*id < 0 && errno == ENOSPC)
-    return ipcb_fail(ctx, IPCB_ELIMIT,
-                     "msgget: ENOSPC: the system-wide number of message queues "
-                     "(msgmni) is reached; remove stale ones (ipcs -q) or "
-                     "raise it (Linux: sudo sysctl -w kernel.msgmni=<n>)");
+  if (*id < 0 && errno == ENOSPC) {
+    char why[512];
+    no_queue_left(why, sizeof why);
+    return ipcb_fail(ctx, IPCB_ELIMIT, "%s", why);
+  }
   if (*id < 0)
     return ipcb_fail_errno(ctx, "msgget(IPC_PRIVATE, 0600)");
   ipcb_track_id(IPCB_OBJ_SYSV_MSG, *id);

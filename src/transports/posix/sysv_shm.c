@@ -84,9 +84,10 @@ static int shm_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   c->shm_id = c->sem_id = -1;
   size_t slot = (cfg->max_bytes + 63) & ~(size_t)63;
   size_t bytes = 2 * (size_t)cfg->depth * slot;
+  char what[64];
+  snprintf(what, sizeof what, "a segment for %u messages each way", cfg->depth);
   if (ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &max) == 0 && bytes > max.value)
-    return ipcb_fail_limit(ctx, "a segment for two messages", bytes, max.name,
-                           max.value, max.how);
+    return ipcb_fail_limit(ctx, what, bytes, max.name, max.value, max.how);
   int rc = create_segment(ctx, c, bytes);
   if (rc)
     return rc;
@@ -125,6 +126,13 @@ static int shm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
   void *base = shmat(c->shm_id, NULL, 0);
+  ipcb_limit seg;
+  if (base == (void *)-1 && errno == EMFILE &&
+      ipcb_kernel_limit(IPCB_LIMIT_SHMSEG, &seg) == 0) /* macOS: 8 */
+    return ipcb_fail(ctx, IPCB_ELIMIT,
+                     "shmat: EMFILE: this process has %s = %llu segments "
+                     "attached; raise it with %s",
+                     seg.name, (unsigned long long)seg.value, seg.how);
   if (base == (void *)-1)
     return ipcb_fail_errno(ctx, "shmat");
   c->base = base;
