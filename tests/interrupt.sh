@@ -4,6 +4,8 @@
 set -u
 bench=$1
 fail() { echo "FAIL: $*"; exit 1; }
+# pgrep finds the peers; without it (Debian: procps) nothing could be checked.
+command -v pgrep >/dev/null || { echo "SKIP: pgrep is missing (procps)"; exit 77; }
 objects() {
   # SysV ids owned by us, and our POSIX names.
   cat /proc/sysvipc/shm /proc/sysvipc/sem /proc/sysvipc/msg 2>/dev/null |

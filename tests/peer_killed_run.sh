@@ -5,6 +5,8 @@ set -u
 bench=$1
 out=${2:-peer_killed_run.json}
 fail() { echo "FAIL: $*"; exit 1; }
+# pgrep finds the peers; without it (Debian: procps) nothing could be checked.
+command -v pgrep >/dev/null || { echo "SKIP: pgrep is missing (procps)"; exit 77; }
 "$bench" --benchmark_filter='PingPong/(SysVShm|Pipe)/4096$' \
   --benchmark_min_time=3 --benchmark_out="$out" --benchmark_out_format=json \
   >/dev/null 2>&1 &

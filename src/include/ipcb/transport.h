@@ -143,7 +143,9 @@ typedef struct ipcb_transport {
   int (*recv)(void *ctx, const void **p, size_t *n);
 
   /* The receiver is done with *p: ack the slot, unmap, vm_deallocate.
-   * NULL when there is nothing to give back (a private receive buffer). */
+   * Returns 0 or a negative code like the others; it may block only where
+   * giving the slot back is itself a message (a full ack pipe). NULL when
+   * there is nothing to give back (a private receive buffer). */
   int (*release)(void *ctx);
 
   /* Release everything this side holds; the client also removes the kernel
