@@ -115,7 +115,10 @@ static int await_change(void *ctx, ulock_ctx *c, _Atomic uint32_t *word,
     if (atomic_load_explicit(word, memory_order_seq_cst) == seen)
       r = wait_word(word, seen, c->wait_us);
     atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
-    if (r == 0)
+    /* EFAULT: the word's page was not resident, and xnu reads it under a
+     * spinlock where it cannot fault ("let the user level code fault it
+     * in", bsd/kern/sys_ulock.c); the loop's load faults it in. */
+    if (r == 0 || r == -EFAULT)
       continue;
     if (r != -EINTR && r != -ETIMEDOUT) {
       errno = -r;
