@@ -35,7 +35,8 @@ int main(int argc, char **argv) {
     ipcb::PrintTransportList();
     return 0;
   }
-  if (!ipcb::ApplyPlacement(flags, &error)) {
+  if (!ipcb::ApplyPlacement(flags, &error) ||
+      !ipcb::ApplyThreadClass(flags, &error)) {
     fprintf(stderr, "ipc_bench: %s\n", error.c_str());
     return 2;
   }

@@ -42,7 +42,9 @@ void AddContext(const Flags &flags) {
             ? "unlimited"
             : std::to_string(static_cast<unsigned long long>(files.rlim_cur)));
   benchmark::AddCustomContext("ipc_placement", PlacementText(flags));
-  char thread_class[64];
+  // main() gave this thread the sessions' class (ApplyThreadClass): what is
+  // read here is what both sides of every session run at.
+  char thread_class[160];
   ipcb_thread_class(thread_class, sizeof thread_class);
   benchmark::AddCustomContext("ipc_thread_class", thread_class);
   if (const char *method = ipcb_bootstrap_method())

@@ -31,6 +31,7 @@ ipcb_options Options(const Flags &flags, ipcb_pattern pattern, size_t bytes) {
   options.verify = flags.verify;
   options.pin_peer = flags.pinned;
   options.peer_cpu = flags.peer_cpu;
+  options.qos = flags.qos;
   return options;
 }
 

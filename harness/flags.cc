@@ -54,6 +54,24 @@ bool ParseCpus(const char *text, Flags *flags, std::string *why) {
   return true;
 }
 
+// QoS class names as macOS documents them (pthread/qos.h), without the
+// QOS_CLASS_ prefix.
+const struct {
+  const char *name;
+  ipcb_qos qos;
+} kQosClasses[] = {{"user-interactive", IPCB_QOS_USER_INTERACTIVE},
+                   {"user-initiated", IPCB_QOS_USER_INITIATED},
+                   {"default", IPCB_QOS_DEFAULT},
+                   {"utility", IPCB_QOS_UTILITY},
+                   {"background", IPCB_QOS_BACKGROUND}};
+
+const char *QosName(ipcb_qos qos) {
+  for (const auto &entry : kQosClasses)
+    if (entry.qos == qos)
+      return entry.name;
+  return "user-interactive"; // IPCB_QOS_PLATFORM, as macOS applies it
+}
+
 // A bare --ipc_verify arrives as "true"; an empty value is refused, since
 // "--ipc_verify=" more likely lost its value than meant yes.
 bool ParseBool(const char *text, bool *out) {
@@ -100,6 +118,19 @@ bool Apply(const std::string &name, const char *value,
     if (!ParseCpus(value, flags, &why)) {
       *error = source + ": '" + value + "': " + why + "; accepted: C,P " +
                "(client CPU, peer CPU), same, or split";
+      return false;
+    }
+  } else if (name == "qos") {
+    bool ok = false;
+    for (const auto &entry : kQosClasses)
+      if (!strcmp(value, entry.name)) {
+        flags->qos = entry.qos;
+        flags->qos_source = source;
+        ok = true;
+      }
+    if (!ok) {
+      *error = source + ": '" + value + "': accepted: user-interactive, " +
+               "user-initiated, default, utility, background";
       return false;
     }
   } else if (name == "verify" || name == "list") {
@@ -169,7 +200,9 @@ std::vector<size_t> DefaultSizes() {
 
 const char *FlagsHelp() {
   return "--ipc_list, --ipc_sizes=12,4KiB,4MiB, --ipc_timeout=10s, "
-         "--ipc_window=64, --ipc_cpus=C,P|same|split, --ipc_verify";
+         "--ipc_window=64, --ipc_cpus=C,P|same|split, "
+         "--ipc_qos=user-interactive|user-initiated|default|utility|"
+         "background, --ipc_verify";
 }
 
 bool ApplyPlacement(const Flags &flags, std::string *error) {
@@ -177,8 +210,9 @@ bool ApplyPlacement(const Flags &flags, std::string *error) {
     return true;
   int rc = ipcb_pin_self(flags.client_cpu);
   if (rc == -ENOTSUP) {
-    *error = "--ipc_cpus: this OS has no thread pinning; both sides run at "
-             "QoS user-interactive instead (drop the flag)";
+    *error = "--ipc_cpus: this OS has no thread pinning; the QoS class "
+             "(--ipc_qos, user-interactive by default) places both sides "
+             "instead (drop the flag)";
     return false;
   }
   if (rc != 0) {
@@ -187,6 +221,22 @@ bool ApplyPlacement(const Flags &flags, std::string *error) {
     return false;
   }
   return true;
+}
+
+bool ApplyThreadClass(const Flags &flags, std::string *error) {
+  int rc = ipcb_set_thread_class(flags.qos);
+  if (rc == 0)
+    return true;
+  std::string source =
+      flags.qos_source.empty() ? "--ipc_qos" : flags.qos_source;
+  if (rc == -ENOTSUP)
+    *error = source + ": '" + QosName(flags.qos) + "': this OS has no QoS " +
+             "classes; place the two processes with --ipc_cpus instead " +
+             "(drop the flag)";
+  else
+    *error = source + ": cannot set QoS class " + QosName(flags.qos) + ": " +
+             ipcb_code_name(rc);
+  return false;
 }
 
 std::string PlacementText(const Flags &flags) {
@@ -222,11 +272,10 @@ bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error) {
   argv[kept] = nullptr;
   // The environment fills in what the command line left out; an empty
   // variable counts as unset.
-  static const char *const kEnv[][2] = {{"sizes", "IPC_SIZES"},
-                                        {"timeout", "IPC_TIMEOUT"},
-                                        {"window", "IPC_WINDOW"},
-                                        {"cpus", "IPC_CPUS"},
-                                        {"verify", "IPC_VERIFY"}};
+  static const char *const kEnv[][2] = {
+      {"sizes", "IPC_SIZES"},   {"timeout", "IPC_TIMEOUT"},
+      {"window", "IPC_WINDOW"}, {"cpus", "IPC_CPUS"},
+      {"qos", "IPC_QOS"},       {"verify", "IPC_VERIFY"}};
   for (const auto &env : kEnv) {
     const char *value = getenv(env[1]);
     bool overridden = false;

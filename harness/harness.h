@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ipcb/ipcb.h"
+
 namespace ipcb {
 
 // Values of the --ipc_* flags (or their IPC_* environment fallbacks).
@@ -20,6 +22,8 @@ struct Flags {
   bool list = false;
   bool pinned = false; // --ipc_cpus given: client_cpu and peer_cpu hold
   int client_cpu = -1, peer_cpu = -1;
+  ipcb_qos qos = IPCB_QOS_PLATFORM; // --ipc_qos, both sides (macOS)
+  std::string qos_source;           // "--ipc_qos" or "IPC_QOS" when given
 };
 
 // The design's default sizes: 12 B (the 2017 "Hello World") to 16 MiB.
@@ -44,6 +48,11 @@ const char *FlagsHelp();
 // Pins this thread (the benchmark thread) as --ipc_cpus asks. False with a
 // message where the OS cannot pin.
 bool ApplyPlacement(const Flags &flags, std::string *error);
+
+// Gives this thread (the benchmark thread) the class of --ipc_qos, which
+// every session gives both sides too. False with a message where the OS has
+// no QoS classes and the flag was given.
+bool ApplyThreadClass(const Flags &flags, std::string *error);
 
 // "client=0 peer=1", or what is in force without pinning.
 std::string PlacementText(const Flags &flags);

@@ -19,6 +19,18 @@ foreach(key os os_release cpu_model logical_cpus page_size cache_line
     message(FATAL_ERROR "the context has no ${key}")
   endif()
 endforeach()
+# Both systems' classes, as read back: macOS the requested QoS (user-
+# interactive unless --ipc_qos says otherwise) and the base priority in
+# effect, Linux the policy.
+string(JSON class GET "${json}" context ipc_thread_class)
+if(CMAKE_HOST_SYSTEM_NAME STREQUAL "Darwin")
+  set(expect "^QoS user-interactive \\(requested; in effect: base priority [0-9]+")
+else()
+  set(expect "^SCHED_[A-Z]+")
+endif()
+if(NOT class MATCHES "${expect}")
+  message(FATAL_ERROR "ipc_thread_class is '${class}', expected ${expect}")
+endif()
 string(JSON placement GET "${json}" context ipc_placement)
 if(NOT placement STREQUAL "not pinned")
   message(FATAL_ERROR "ipc_placement is '${placement}' without --ipc_cpus")

@@ -76,6 +76,11 @@ typedef struct ipcb_spawn_req {
 } ipcb_spawn_req;
 int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
                      size_t errlen);
+/* The peer's --ipc_cfg=, written by spawn.c and read by peer.c: pattern,
+ * bytes, verify, max_bytes, depth, timeout_ns, peer CPU (-1: not pinned),
+ * QoS class. */
+#define IPCB__PEER_CFG_FORMAT "%d,%zu,%d,%zu,%u,%lld,%d,%d"
+#define IPCB__PEER_CFG_FIELDS 8
 /* SIGTERM, a grace period, SIGKILL, reap. Returns the wait status. */
 int ipcb__stop_peer(pid_t pid);
 
@@ -101,8 +106,5 @@ int ipcb__peer_should_stop(void);
 int ipcb__self_exe(char *out, size_t len);
 /* In the peer: stop (SIGTERM to self) when `parent` exits. */
 int ipcb__watch_parent(pid_t parent, char *err, size_t errlen);
-/* Both sides, on the thread that exchanges: the highest scheduling class
- * that needs no privilege (macOS: user-interactive QoS). */
-void ipcb__tune_thread(void);
 
 #endif /* IPCB_CORE_H */

@@ -37,13 +37,14 @@ static const char *arg_value(int argc, char **argv, const char *key) {
 static int parse_args(int argc, char **argv, peer_args *a) {
   const char *fds = arg_value(argc, argv, "--ipc_fds=");
   const char *cfg = arg_value(argc, argv, "--ipc_cfg=");
-  int pattern, verify, cpu;
+  int pattern, verify, cpu, qos;
   long long timeout;
   a->token = arg_value(argc, argv, "--ipc_rdv=");
   if (!a->token || !fds || !cfg ||
       sscanf(fds, "%d,%d,%d", &a->fd_base, &a->nfds, &a->ppid) != 3 ||
-      sscanf(cfg, "%d,%zu,%d,%zu,%u,%lld,%d", &pattern, &a->opt.bytes, &verify,
-             &a->cfg.max_bytes, &a->cfg.depth, &timeout, &cpu) != 7 ||
+      sscanf(cfg, IPCB__PEER_CFG_FORMAT, &pattern, &a->opt.bytes, &verify,
+             &a->cfg.max_bytes, &a->cfg.depth, &timeout, &cpu,
+             &qos) != IPCB__PEER_CFG_FIELDS ||
       a->cfg.depth == 0 || a->opt.bytes == 0 || a->nfds < 0 ||
       a->nfds > IPCB_RDV_MAX_FDS) {
     ipcb__set_err(peer_error, sizeof peer_error,
@@ -55,6 +56,7 @@ static int parse_args(int argc, char **argv, peer_args *a) {
   a->opt.timeout_ns = timeout;
   a->opt.pin_peer = cpu >= 0;
   a->opt.peer_cpu = cpu;
+  a->opt.qos = (ipcb_qos)qos;
   a->opt.window = a->cfg.depth;
   a->cfg.timeout_ns = timeout;
   return 0;
@@ -122,7 +124,15 @@ int ipcb_peer_main_if_requested(int argc, char **argv) {
   }
   if (ipcb__watch_parent((pid_t)a.ppid, peer_error, sizeof peer_error) != 0)
     return 1;
-  ipcb__tune_thread();
+  /* Both sides at one class: a peer left at a lower one could run on the
+   * efficiency cores, and its slowness would be timed as the mechanism's. */
+  int rc = ipcb_set_thread_class(a.opt.qos);
+  if (rc) {
+    ipcb__set_err(peer_error, sizeof peer_error,
+                  "peer: cannot set QoS class %d: %s", (int)a.opt.qos,
+                  ipcb_errno_name(-rc));
+    return 1;
+  }
   if (a.opt.pin_peer && ipcb_pin_self(a.opt.peer_cpu) != 0) {
     ipcb__set_err(peer_error, sizeof peer_error, "peer: cannot pin to CPU %d",
                   a.opt.peer_cpu);

@@ -1,6 +1,7 @@
 /* macOS specifics of the core: own executable, parent death, machine facts. */
 #include <errno.h>
 #include <mach-o/dyld.h>
+#include <mach/mach.h>
 #include <pthread.h>
 #include <pthread/qos.h>
 #include <signal.h>
@@ -76,24 +77,70 @@ int ipcb_allowed_cpus(int *out, int cap) {
   return n < cap ? n : cap;
 }
 
-/* No thread pinning on Apple silicon: the user-interactive class keeps both
- * sides off the efficiency cores and first in line. Best effort: a failure
- * leaves the default class, which the context then misreports only if a
- * sandbox forbids the change. */
-void ipcb__tune_thread(void) {
-  pthread_set_qos_class_self_np(QOS_CLASS_USER_INTERACTIVE, 0);
+/* No thread pinning on Apple silicon: the QoS class is what places a thread
+ * on performance or efficiency cores. User-interactive, the default, keeps
+ * both sides on the performance cores and first in line. */
+static const struct {
+  qos_class_t qos;
+  const char *name;
+  int base_pri; /* xnu thread_policy.c qos_pri[]: the class's base priority */
+} qos_classes[] = {
+    [IPCB_QOS_PLATFORM] = {QOS_CLASS_USER_INTERACTIVE, "user-interactive", 46},
+    [IPCB_QOS_USER_INTERACTIVE] = {QOS_CLASS_USER_INTERACTIVE,
+                                   "user-interactive", 46},
+    [IPCB_QOS_USER_INITIATED] = {QOS_CLASS_USER_INITIATED, "user-initiated",
+                                 37},
+    [IPCB_QOS_DEFAULT] = {QOS_CLASS_DEFAULT, "default", 31},
+    [IPCB_QOS_UTILITY] = {QOS_CLASS_UTILITY, "utility", 20},
+    [IPCB_QOS_BACKGROUND] = {QOS_CLASS_BACKGROUND, "background", 4},
+};
+enum { QOS_CLASS_COUNT = sizeof qos_classes / sizeof qos_classes[0] };
+
+int ipcb_set_thread_class(ipcb_qos qos) {
+  if ((unsigned)qos >= QOS_CLASS_COUNT)
+    return -EINVAL;
+  /* EPERM only for a thread that pthread_setschedparam() opted out of QoS
+   * (pthread/qos.h, pthread_set_qos_class_self_np). */
+  int rc = pthread_set_qos_class_self_np(qos_classes[qos].qos, 0);
+  return rc ? -rc : 0;
 }
 
+/* qos_class_self() reports the class requested, not the one in effect (a
+ * task clamp, a darwinbg process or an override changes the latter), and so
+ * does thread_policy_get(THREAD_QOS_POLICY), which is private besides
+ * (mach/thread_policy_private.h; xnu returns requested.thrp_qos). The
+ * kernel derives the thread's base priority from the class in effect
+ * (thread_recompute_priority) and THREAD_EXTENDED_INFO, which is public,
+ * returns it (pth_priority = base_pri): that is recorded, beside the
+ * priority the requested class would give. */
 void ipcb_thread_class(char *out, size_t len) {
-  ipcb__tune_thread();
   qos_class_t qos = qos_class_self();
-  const char *name = qos == QOS_CLASS_USER_INTERACTIVE ? "user-interactive"
-                     : qos == QOS_CLASS_USER_INITIATED ? "user-initiated"
-                     : qos == QOS_CLASS_DEFAULT        ? "default"
-                     : qos == QOS_CLASS_UTILITY        ? "utility"
-                     : qos == QOS_CLASS_BACKGROUND     ? "background"
-                                                       : "unspecified";
-  snprintf(out, len, "QoS %s", name);
+  int i = IPCB_QOS_USER_INTERACTIVE;
+  while (i < QOS_CLASS_COUNT && qos_classes[i].qos != qos)
+    i++;
+  const char *name = i < QOS_CLASS_COUNT ? qos_classes[i].name : "unspecified";
+  thread_extended_info_data_t info;
+  mach_msg_type_number_t count = THREAD_EXTENDED_INFO_COUNT;
+  if (thread_info(pthread_mach_thread_np(pthread_self()), THREAD_EXTENDED_INFO,
+                  (thread_info_t)&info, &count) != KERN_SUCCESS) {
+    snprintf(out, len, "QoS %s (requested; base priority unreadable)", name);
+    return;
+  }
+  int pri = info.pth_priority;
+  if (i == QOS_CLASS_COUNT) {
+    snprintf(out, len, "QoS %s (requested; in effect: base priority %d)", name,
+             pri);
+    return;
+  }
+  int want = qos_classes[i].base_pri;
+  /* 46 becomes 47 in a frontmost app (thread_policy.c, qos_ui_is_urgent). */
+  if (pri == want || (want == 46 && pri == 47))
+    snprintf(out, len, "QoS %s (requested; in effect: base priority %d, %s's)",
+             name, pri, name);
+  else
+    snprintf(out, len,
+             "QoS %s (requested; in effect: base priority %d, not %s's %d)",
+             name, pri, name, want);
 }
 
 static long sysctl_long(const char *name, long fallback) {
@@ -116,6 +163,14 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
     /* SysV message limits are compiled into xnu (MSGMNB 2048), no sysctl. */
     out->value = 2048;
     snprintf(out->name, sizeof out->name, "MSGMNB");
+    snprintf(out->how, sizeof out->how,
+             "nothing: it is fixed in the macOS kernel");
+    return 0;
+  case IPCB_LIMIT_MSGTQL:
+    /* Message headers for all queues together (xnu bsd/sys/msg.h MSGTQL,
+     * no sysctl): a queue of small messages holds 40 at most. */
+    out->value = 40;
+    snprintf(out->name, sizeof out->name, "MSGTQL");
     snprintf(out->how, sizeof out->how,
              "nothing: it is fixed in the macOS kernel");
     return 0;

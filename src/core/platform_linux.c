@@ -63,7 +63,7 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
   unsigned long long value = 0;
   if ((unsigned)id >= IPCB_LIMIT_COUNT)
     return -EINVAL;
-  if (!limits[id][0]) { /* Linux does not enforce SHMSEG */
+  if (!limits[id][0]) { /* Linux enforces neither SHMSEG nor MSGTQL */
     snprintf(out->name, sizeof out->name, "none");
     out->how[0] = '\0';
     out->value = 0;
@@ -106,8 +106,12 @@ int ipcb_allowed_cpus(int *out, int cap) {
   return n;
 }
 
-/* Pinning (--ipc_cpus) is the harness's; nothing to do per thread. */
-void ipcb__tune_thread(void) {}
+/* Linux places threads by pinning (--ipc_cpus) and has no QoS classes. */
+int ipcb_set_thread_class(ipcb_qos qos) {
+  if (qos == IPCB_QOS_PLATFORM)
+    return 0;
+  return (unsigned)qos <= IPCB_QOS_BACKGROUND ? -ENOTSUP : -EINVAL;
+}
 
 void ipcb_thread_class(char *out, size_t len) {
   int policy = sched_getscheduler(0);

@@ -133,7 +133,15 @@ int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
     return fail(s, -ENOMEM, "out of memory for the transport context");
   s->ch->watch = &s->watch;
   ipcb__install_wake_signal();
-  ipcb__tune_thread();
+  int rc = ipcb_set_thread_class(s->opt.qos);
+  if (rc) {
+    char why[128];
+    snprintf(why, sizeof why, "cannot give the thread QoS class %d: %s",
+             (int)s->opt.qos,
+             rc == -ENOTSUP ? "this OS has no QoS classes"
+                            : ipcb_errno_name(-rc));
+    return fail(s, rc, why);
+  }
   return start(s);
 }
 

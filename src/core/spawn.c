@@ -124,10 +124,10 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
   snprintf(a_rdv, sizeof a_rdv, "--ipc_rdv=%s", req->rdv->token);
   snprintf(a_fds, sizeof a_fds, "--ipc_fds=%d,%d,%d", base, req->rdv->nfds,
            (int)getpid());
-  snprintf(a_cfg, sizeof a_cfg, "--ipc_cfg=%d,%zu,%d,%zu,%u,%lld,%d",
+  snprintf(a_cfg, sizeof a_cfg, "--ipc_cfg=" IPCB__PEER_CFG_FORMAT,
            (int)req->opt->pattern, req->opt->bytes, req->opt->verify,
            cfg->max_bytes, cfg->depth, (long long)cfg->timeout_ns,
-           req->opt->pin_peer ? req->opt->peer_cpu : -1);
+           req->opt->pin_peer ? req->opt->peer_cpu : -1, (int)req->opt->qos);
   char *argv[] = {exe, a_peer, a_rdv, a_fds, a_cfg, NULL};
 
   posix_spawn_file_actions_t fa;

@@ -23,8 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       (ns < 1000000 || ns > 3600LL * 1000000000LL))
     __builtin_trap();
   // The flag parser, with the input as the value of each flag.
-  for (const char *flag : {"--ipc_sizes=", "--ipc_timeout=", "--ipc_window=",
-                           "--ipc_cpus=", "--ipc_verify=", "--ipc_"}) {
+  for (const char *flag :
+       {"--ipc_sizes=", "--ipc_timeout=", "--ipc_window=", "--ipc_cpus=",
+        "--ipc_qos=", "--ipc_verify=", "--ipc_"}) {
     std::string arg = flag + text;
     std::vector<char> storage(arg.begin(), arg.end());
     storage.push_back('\0');

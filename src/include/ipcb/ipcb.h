@@ -38,6 +38,18 @@ typedef enum ipcb_pattern {
  * payload plus 32 MiB. */
 #define IPCB_WINDOW_BUDGET_BYTES ((size_t)16 << 20)
 
+/* The QoS class both sides run at on macOS (--ipc_qos). On Apple silicon
+ * the class decides performance against efficiency cores. Linux has no QoS
+ * classes: only IPCB_QOS_PLATFORM (its own scheduling, unchanged) applies. */
+typedef enum ipcb_qos {
+  IPCB_QOS_PLATFORM = 0, /* macOS: user-interactive; Linux: as inherited */
+  IPCB_QOS_USER_INTERACTIVE = 1,
+  IPCB_QOS_USER_INITIATED = 2,
+  IPCB_QOS_DEFAULT = 3,
+  IPCB_QOS_UTILITY = 4,
+  IPCB_QOS_BACKGROUND = 5,
+} ipcb_qos;
+
 typedef struct ipcb_options {
   ipcb_pattern pattern;
   size_t bytes;       /* payload of one message (the reply, for ColdStart) */
@@ -46,6 +58,7 @@ typedef struct ipcb_options {
   int verify;         /* fill and check every byte, not only the stamps */
   int pin_peer;       /* pin the peer to peer_cpu (Linux) */
   int peer_cpu;
+  ipcb_qos qos; /* both sides' QoS class (macOS) */
 } ipcb_options;
 
 typedef struct ipcb_session ipcb_session;
@@ -109,6 +122,22 @@ void ipcb_format_size(size_t n, char *out, size_t len);
 void ipcb_install_cleanup_handlers(void);
 /* Number of tracked objects still alive (0 after a clean run). */
 size_t ipcb_tracked_count(void);
+/* Every object tracked in this process since the last reset, removed or not:
+ * for leak checks that ask the kernel about exactly our objects, since a
+ * listing of the machine's also shows other programs' and macOS cannot list
+ * POSIX names. The first IPCB_TRACKED_HISTORY_MAX are kept. */
+#define IPCB_TRACKED_HISTORY_MAX 8192
+typedef struct ipcb_tracked_object {
+  ipcb_obj_kind kind;
+  int id;        /* the SysV id, or -1 */
+  char name[80]; /* the POSIX name or path, or "" */
+} ipcb_tracked_object;
+/* Copies up to cap kept records, oldest first, and returns how many objects
+ * were tracked since the reset (above IPCB_TRACKED_HISTORY_MAX: not all were
+ * kept). Records still being written are skipped. */
+size_t ipcb_tracked_history(ipcb_tracked_object *out, size_t cap);
+/* Forgets the record. Not while another thread may be opening a session. */
+void ipcb_tracked_history_reset(void);
 /* CLOCK_MONOTONIC (Linux) or CLOCK_UPTIME_RAW (macOS), in ns. */
 int64_t ipcb_now_ns(void);
 /* A cheaper counter for timing one iteration: the invariant TSC on x86, the
@@ -121,9 +150,15 @@ const char *ipcb_ticks_source(void);
 /* Pin the calling thread to one CPU. 0, or -ENOTSUP where the OS has no
  * pinning (macOS: QoS is used instead), or a negated errno. */
 int ipcb_pin_self(int cpu);
-/* The scheduling class that sessions give their threads, applied to the
- * calling thread and read back: "QoS user-interactive" on macOS, or the
- * policy and nice value on Linux ("SCHED_OTHER nice 0"). */
+/* Give the calling thread the scheduling class that a session with this
+ * `qos` gives both sides' threads. 0; -ENOTSUP where the OS has no QoS
+ * classes and `qos` names one (Linux); -EINVAL for a value outside the enum;
+ * or the negated errno of the OS's refusal. */
+int ipcb_set_thread_class(ipcb_qos qos);
+/* The calling thread's scheduling class, read without changing it: on macOS
+ * the requested QoS and the base priority the kernel derived from the class
+ * in effect ("QoS utility (requested; in effect: base priority 20,
+ * utility's)"), on Linux the policy and nice value ("SCHED_OTHER nice 0"). */
 void ipcb_thread_class(char *out, size_t len);
 /* The CPUs this process may run on, in order; returns how many (<= cap),
  * or a negated errno. */
