@@ -81,7 +81,7 @@ TEST(KernelLimits, SysVShmSegmentsExhausted) {
   ExpectLimit("SysVShm", 4096, IPCB_ELIMIT, {"shmget", "ENOSPC", "shmmni"});
 }
 
-// kernel.shmall=2 pages: 2 slots of 64 KiB do not fit.
+// kernel.shmall=2 pages: a segment of 64 KiB does not fit.
 TEST(KernelLimits, SysVShmPagesExhausted) {
   if (!InCase("shmall"))
     GTEST_SKIP() << "run by ctest as fault.limit.shmall";

@@ -1,7 +1,8 @@
 // A corrupt or hostile peer: the test writes what such a peer could, on the
 // descriptor the peer would inherit, and the client must fail with
 // IPCB_ECORRUPT, write nothing out of bounds (the asan preset runs these)
-// and keep no descriptor it was handed.
+// and keep no descriptor it was handed. Neither side ever blocks for good:
+// the test sends without waiting and the endpoint's receive has a deadline.
 #include <gtest/gtest.h>
 
 #include <dirent.h>
@@ -13,6 +14,7 @@
 #include <sys/mman.h>
 #endif
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -61,7 +63,7 @@ TEST(HostilePeer, UnixDgramShortDatagram) {
   HostilePeer peer("UnixDgram", 4096);
   ASSERT_TRUE(peer.ok()) << peer.error();
   char bytes[10] = {};
-  ASSERT_EQ(send(peer.fd(), bytes, sizeof bytes, 0), 10);
+  ASSERT_EQ(send(peer.fd(), bytes, sizeof bytes, MSG_DONTWAIT), 10);
   EXPECT_EQ(peer.Receive(100), IPCB_ECORRUPT);
   EXPECT_NE(peer.error().find("10 bytes, expected 100"), std::string::npos)
       << peer.error();
@@ -71,37 +73,72 @@ TEST(HostilePeer, UnixDgramLongDatagramIsCutNotWritten) {
   HostilePeer peer("UnixDgram", 4096);
   ASSERT_TRUE(peer.ok()) << peer.error();
   std::vector<char> bytes(8192, 'x');
-  ASSERT_EQ(send(peer.fd(), bytes.data(), bytes.size(), 0), 8192);
+  ASSERT_EQ(send(peer.fd(), bytes.data(), bytes.size(), MSG_DONTWAIT), 8192);
   EXPECT_EQ(peer.Receive(100), IPCB_ECORRUPT);
   EXPECT_NE(peer.error().find("more than"), std::string::npos) << peer.error();
 }
 
 // SysVMsg: the rendezvous names the two queues, "<to peer>,<to client>".
-// A System V message carries its own length, which the client checks.
-void SendSysVMessage(const std::string &token, size_t bytes) {
+// A System V message carries its own length, which the client checks. The
+// test never waits: IPC_NOWAIT, and a failure ends the test before it reads.
+testing::AssertionResult SendSysVMessage(const std::string &token,
+                                         size_t bytes) {
   int to_peer = -1, to_client = -1;
-  ASSERT_EQ(sscanf(token.c_str(), "%d,%d", &to_peer, &to_client), 2) << token;
+  if (sscanf(token.c_str(), "%d,%d", &to_peer, &to_client) != 2)
+    return testing::AssertionFailure() << "token " << token;
   std::vector<char> m(sizeof(long) + bytes, 'x');
   long type = 1;
   memcpy(m.data(), &type, sizeof type);
-  ASSERT_EQ(msgsnd(to_client, m.data(), bytes, 0), 0) << strerror(errno);
+  if (msgsnd(to_client, m.data(), bytes, IPC_NOWAIT) != 0)
+    return testing::AssertionFailure()
+           << "msgsnd(" << bytes << " bytes): " << strerror(errno);
+  return testing::AssertionSuccess();
+}
+
+// The largest message the running kernel queues: the smaller of MSGMAX and
+// MSGMNB (macOS: 2048 bytes for both; Linux: 8192 and 16384 by default).
+size_t LargestSysVMessage() {
+  ipcb_limit max{}, mnb{};
+  if (ipcb_kernel_limit(IPCB_LIMIT_MSGMAX, &max) != 0 ||
+      ipcb_kernel_limit(IPCB_LIMIT_MSGMNB, &mnb) != 0)
+    return 0;
+  return static_cast<size_t>(std::min(max.value, mnb.value));
 }
 
 TEST(HostilePeer, SysVMsgShortChunk) {
   HostilePeer peer("SysVMsg", 4096);
   ASSERT_TRUE(peer.ok()) << peer.error();
-  SendSysVMessage(peer.token(), 10);
+  ASSERT_TRUE(SendSysVMessage(peer.token(), 10));
   EXPECT_EQ(peer.Receive(100), IPCB_ECORRUPT);
   EXPECT_NE(peer.error().find("has 10 bytes, expected 100"), std::string::npos)
       << peer.error();
 }
 
 TEST(HostilePeer, SysVMsgLongChunkIsRefusedNotWritten) {
+  const size_t chunk = LargestSysVMessage();
+  ASSERT_GT(chunk, 100u) << "MSGMAX or MSGMNB cannot be read";
   HostilePeer peer("SysVMsg", 4096);
   ASSERT_TRUE(peer.ok()) << peer.error();
-  SendSysVMessage(peer.token(), 4096);
+  ASSERT_TRUE(SendSysVMessage(peer.token(), chunk));
   EXPECT_EQ(peer.Receive(100), -E2BIG);
   EXPECT_NE(peer.error().find("E2BIG"), std::string::npos) << peer.error();
+}
+
+// Nothing is sent: the client's receive must end at the endpoint's
+// deadline, not block the test for ever, and the queues go with it.
+TEST(HostilePeer, SysVMsgSilentPeerTimesOutAndLeavesNoQueue) {
+  int to_peer = -1, to_client = -1;
+  {
+    HostilePeer peer("SysVMsg", 4096);
+    ASSERT_TRUE(peer.ok()) << peer.error();
+    ASSERT_EQ(sscanf(peer.token().c_str(), "%d,%d", &to_peer, &to_client), 2);
+    EXPECT_EQ(peer.Receive(100), IPCB_ETIMEDOUT);
+    EXPECT_NE(peer.error().find("timed out"), std::string::npos)
+        << peer.error();
+  }
+  struct msqid_ds ds;
+  EXPECT_NE(msgctl(to_peer, IPC_STAT, &ds), 0) << "queue " << to_peer;
+  EXPECT_NE(msgctl(to_client, IPC_STAT, &ds), 0) << "queue " << to_client;
 }
 
 #ifdef __linux__
@@ -143,7 +180,7 @@ void SendRecord(int sock, uint64_t size, std::vector<int> fds) {
     h->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
     memcpy(CMSG_DATA(h), fds.data(), sizeof(int) * fds.size());
   }
-  ASSERT_EQ(sendmsg(sock, &m, 0), static_cast<ssize_t>(sizeof size));
+  ASSERT_EQ(sendmsg(sock, &m, MSG_DONTWAIT), static_cast<ssize_t>(sizeof size));
   for (int fd : fds)
     close(fd);
 }

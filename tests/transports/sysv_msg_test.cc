@@ -1,7 +1,9 @@
-// SysVMsg: a queue's byte budget (MSGMNB) can hold fewer messages than a
-// Stream window; the window still runs and the label says what it held.
+// SysVMsg: a queue's byte budget (MSGMNB), or on macOS the system's message
+// headers (MSGTQL), can hold fewer messages than a Stream window; the window
+// still runs and the label says what it held.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <string>
 
 #include "../support.h"
@@ -42,6 +44,43 @@ TEST(SysVMsg, AQueueThatHoldsTheWindowIsNotLabelled) {
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   ASSERT_GE(mnb.value, 64u) << "a queue of " << mnb.value << " bytes";
   EXPECT_EQ(std::string(ipcb_session_label(session.get())), "window 8");
+}
+
+// macOS counts message headers for all queues together (xnu MSGTQL, 40);
+// Linux has no such limit and says so.
+TEST(SysVMsg, TheSystemWideMessageLimitIsNamedWhereItExists) {
+  ipcb_limit tql;
+  int rc = ipcb_kernel_limit(IPCB_LIMIT_MSGTQL, &tql);
+#ifdef __APPLE__
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(tql.value, 40u);
+  EXPECT_EQ(std::string(tql.name), "MSGTQL");
+  EXPECT_NE(std::string(tql.how).find("fixed"), std::string::npos) << tql.how;
+#else
+  EXPECT_EQ(rc, -ENOENT);
+  EXPECT_EQ(std::string(tql.name), "none");
+#endif
+}
+
+// Small messages: MSGMNB would hold 256 of 8 bytes, MSGTQL holds fewer,
+// and the label names MSGTQL. The window still runs: msgsnd waits.
+TEST(SysVMsg, AWindowAboveTheSystemWideMessageLimitIsLabelled) {
+  ipcb_limit tql;
+  if (ipcb_kernel_limit(IPCB_LIMIT_MSGTQL, &tql) != 0)
+    GTEST_SKIP() << "no system-wide message limit here";
+  ASSERT_LT(tql.value, 64u) << tql.name;
+  int rc = 0;
+  SessionPtr session = Open(Msg(), 8, 1, 0, &rc, IPCB_STREAM, 64);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  std::string label = ipcb_session_label(session.get());
+  std::string want = "window 64, queue holds " + std::to_string(tql.value) +
+                     " (" + tql.name + " = " + std::to_string(tql.value) + ")";
+  EXPECT_EQ(label.rfind(want, 0), 0u) << label;
+  for (int i = 0; i < 200; i++)
+    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
+        << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
+      << ipcb_session_error(session.get());
 }
 
 } // namespace

@@ -67,10 +67,13 @@ typedef struct ipcb_cfg {
   size_t max_bytes; /* the largest message either side will send */
   /* The core's promise: at most `depth` messages one side sent are not yet
    * received and released by the other (PingPong: 1; Stream: the window),
-   * since every reply or ack follows the release of what it answers. A
-   * transport may size slots or buffers by it and need not check it; if its
-   * queue holds fewer, send simply waits for the receiver, which always
-   * drains. */
+   * since every reply or ack follows the release of what it answers. And
+   * messages travel one way at a time: a side sends only once it has
+   * received and released everything the other side sent (the client sends
+   * on only after the reply or ack), so both directions may share `depth`
+   * slots. A transport may size slots or buffers by it and need not check
+   * it; if its queue holds fewer, send simply waits for the receiver, which
+   * always drains. */
   unsigned depth;
   int64_t timeout_ns; /* deadline of one blocking call without progress */
 } ipcb_cfg;
@@ -210,6 +213,7 @@ typedef enum ipcb_limit_id {
   IPCB_LIMIT_MSGMAX,         /* bytes in one SysV message */
   IPCB_LIMIT_MSGMNB,         /* bytes queued on one SysV message queue */
   IPCB_LIMIT_MSGMNI,         /* SysV message queues system-wide (Linux) */
+  IPCB_LIMIT_MSGTQL,         /* SysV messages queued system-wide (macOS) */
   IPCB_LIMIT_SHMMAX,         /* bytes in one SysV shared memory segment */
   IPCB_LIMIT_SHMALL,         /* pages of SysV shared memory system-wide */
   IPCB_LIMIT_SHMSEG,         /* SysV segments one process attaches (macOS) */

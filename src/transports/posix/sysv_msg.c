@@ -69,7 +69,9 @@ static int msg_probe(char *why, size_t len) {
              strerror(errno));
     return IPCB_EUNAVAIL;
   }
+  ipcb_track_id(IPCB_OBJ_SYSV_MSG, id); /* a SIGINT right here removes it */
   msgctl(id, IPC_RMID, NULL);
+  ipcb_untrack_id(IPCB_OBJ_SYSV_MSG, id);
   return 0;
 }
 
@@ -198,17 +200,31 @@ static void msg_teardown(void *ctx, ipcb_role role) {
 }
 
 /* The queue's byte budget (msg_qbytes, from MSGMNB) counts message text
- * only, so it holds floor(qbytes / n) whole messages of n bytes. */
+ * only, so it holds floor(qbytes / n) whole messages of n bytes. macOS also
+ * has MSGTQL message headers for all queues of the system together (xnu
+ * bsd/sys/msg.h), 40, fewer than 2048 bytes hold of messages up to 49
+ * bytes; msgsnd waits for a free one. Our acks never compete for them, as
+ * they follow the receipt of the whole window; other users' queues may.
+ * xnu's text pool, MSGSEG * MSGSSZ = 16 KiB system-wide, holds both queues'
+ * 2048 bytes and never binds first. */
 static long msg_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
                             size_t len) {
   msg_ctx *c = ctx;
   struct msqid_ds ds;
-  ipcb_limit mnb;
+  ipcb_limit mnb, tql;
   if (msgctl(c->tx, IPC_STAT, &ds) != 0)
     return -1;
   long held = (long)(ds.msg_qbytes / cfg->max_bytes);
+  int headers = ipcb_kernel_limit(IPCB_LIMIT_MSGTQL, &tql) == 0 && tql.value &&
+                (uint64_t)held > tql.value;
+  if (headers)
+    held = (long)tql.value;
   if (held >= (long)cfg->depth)
     return -1;
+  if (headers) {
+    snprintf(limit, len, "%s = %llu", tql.name, (unsigned long long)tql.value);
+    return held;
+  }
   ipcb_kernel_limit(IPCB_LIMIT_MSGMNB, &mnb);
   snprintf(limit, len, "%s = %lu", mnb.name, (unsigned long)ds.msg_qbytes);
   return held;
