@@ -10,6 +10,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/random.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -36,7 +37,47 @@ typedef struct tracked {
 static tracked objects[MAX_TRACKED];
 static _Atomic pid_t peers[MAX_PEERS];
 
+/* Every object tracked since the last reset, kept after it is untracked, so
+ * that a leak check can ask the kernel about exactly our objects: a listing
+ * of the machine's objects also shows other programs' (macOS's ipcs shows
+ * every user's), and macOS cannot list POSIX names at all. Written only by
+ * ipcb_track_*, never by the signal handler, and lock-free like the table: a
+ * writer reserves a slot by fetch_add and publishes it with `ready`. */
+typedef struct recorded {
+  _Atomic int ready;
+  ipcb_tracked_object o;
+} recorded;
+
+static recorded history[IPCB_TRACKED_HISTORY_MAX];
+static _Atomic size_t history_next;
+
+static void record(ipcb_obj_kind kind, int id, const char *name) {
+  size_t i = atomic_fetch_add(&history_next, 1);
+  if (i >= IPCB_TRACKED_HISTORY_MAX)
+    return; /* counted, not kept: the reader learns it from the count */
+  history[i].o.kind = kind;
+  history[i].o.id = id;
+  snprintf(history[i].o.name, sizeof history[i].o.name, "%s", name ? name : "");
+  atomic_store(&history[i].ready, 1);
+}
+
+size_t ipcb_tracked_history(ipcb_tracked_object *out, size_t cap) {
+  size_t total = atomic_load(&history_next), n = 0;
+  for (size_t i = 0; i < total && i < IPCB_TRACKED_HISTORY_MAX && n < cap; i++)
+    if (atomic_load(&history[i].ready))
+      out[n++] = history[i].o;
+  return total;
+}
+
+void ipcb_tracked_history_reset(void) {
+  size_t total = atomic_load(&history_next);
+  for (size_t i = 0; i < total && i < IPCB_TRACKED_HISTORY_MAX; i++)
+    atomic_store(&history[i].ready, 0);
+  atomic_store(&history_next, 0);
+}
+
 static void add(ipcb_obj_kind kind, int id, const char *name) {
+  record(kind, id, name);
   for (int i = 0; i < MAX_TRACKED; i++) {
     int expected = 0;
     if (!atomic_compare_exchange_strong(&objects[i].used, &expected, -1))
@@ -132,11 +173,20 @@ void ipcb_install_cleanup_handlers(void) {
   sigaction(SIGHUP, &sa, NULL);
 }
 
+/* The random part comes from the kernel's generator (getentropy: Linux
+ * glibc 2.25+, macOS 10.12+), not the clock: a name that another process of
+ * the same user could guess is a name it could take first. */
 void ipcb_unique_name(char *out, size_t len) {
   static _Atomic unsigned counter;
   unsigned n = atomic_fetch_add(&counter, 1);
-  uint64_t noise = (uint64_t)ipcb_now_ns() * 0x9E3779B97F4A7C15ull;
+  unsigned char r[4] = {0};
+  uint32_t noise;
+  if (getentropy(r, sizeof r) != 0) /* only EFAULT/EIO: never seen */
+    noise = (uint32_t)ipcb_now_ns() * 0x9E3779B9u;
+  else
+    noise = (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
+            (uint32_t)r[3] << 24;
   /* 31 characters at most: macOS limits POSIX shm and sem names to 31. */
-  snprintf(out, len, "/ipcb.%d.%u.%06llx", (int)getpid(), n % 100000,
-           (unsigned long long)(noise >> 40));
+  snprintf(out, len, "/ipcb.%d.%u.%08x", (int)getpid(), n % 100000,
+           (unsigned)noise);
 }
