@@ -78,8 +78,12 @@ int ipcb__peer_status(pid_t pid, int64_t wait_ns, char *out, size_t len) {
   for (;;) {
     siginfo_t si;
     memset(&si, 0, sizeof si);
+    /* Only an exit or a fatal signal is a death: a report (swift-subprocess,
+     * macOS 26) has waitid(WEXITED) there also return stopped children. */
     if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        si.si_pid == pid) {
+        si.si_pid == pid &&
+        (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+         si.si_code == CLD_DUMPED)) {
       if (si.si_code == CLD_EXITED)
         snprintf(out, len, "peer (pid %d) exited with status %d", (int)pid,
                  si.si_status);

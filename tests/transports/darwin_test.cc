@@ -1,11 +1,18 @@
 // The macOS transports' quirks: MachMsg's chunking above the inline cap,
 // MachOOLPhysical's copy-map limit, a Stream window at the Mach port queue's
-// limit, and what the context records instead of pinning.
+// limit, the rendezvous against a stranger, and what the context records
+// instead of pinning.
 #include <gtest/gtest.h>
+#include <libproc.h>
+#include <sys/proc_info.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <string>
+#include <vector>
 
 #include "../support.h"
+#include "intruder_darwin.h"
 
 namespace ipcb_test {
 namespace {
@@ -45,14 +52,18 @@ TEST(MachOOLPhysical, AMessageAboveTheCopyMapLimitNamesIt) {
       << ipcb_session_error(session.get());
 }
 
-// The largest window ipc_bench accepts fills a Mach port's queue, whose
-// limit the transports raise for Stream.
-TEST(MachMsg, TheLargestStreamWindowRuns) {
-  const ipcb_transport *machmsg = Find("MachMsg");
-  ASSERT_NE(machmsg, nullptr);
+// The largest window ipc_bench accepts is MACH_PORT_QLIMIT_MAX: xnu refuses
+// a larger queue limit (osfmk/ipc/mach_port.c), so a transport that asked
+// for the window plus one failed at attach with KERN_INVALID_VALUE.
+class MachWindow : public testing::TestWithParam<const char *> {};
+
+TEST_P(MachWindow, TheLargestStreamWindowRuns) {
+  const ipcb_transport *transport = Find(GetParam());
+  ASSERT_NE(transport, nullptr);
   int rc = 0;
-  SessionPtr session = Open(machmsg, 64, 1, 0, &rc, IPCB_STREAM, 1024);
+  SessionPtr session = Open(transport, 64, 1, 0, &rc, IPCB_STREAM, 1024);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  EXPECT_EQ(ipcb_session_window(session.get()), 1024u);
   for (int i = 0; i < 3 * 1024; i++)
     ASSERT_EQ(ipcb_stream_send(session.get()), 0)
         << ipcb_session_error(session.get());
@@ -60,15 +71,101 @@ TEST(MachMsg, TheLargestStreamWindowRuns) {
       << ipcb_session_error(session.get());
 }
 
+INSTANTIATE_TEST_SUITE_P(Mach, MachWindow,
+                         testing::Values("MachMsg", "MachOOL",
+                                         "MachOOLPhysical", "MachShm"),
+                         [](const testing::TestParamInfo<const char *> &info) {
+                           return std::string(info.param);
+                         });
+
+// A third process that looks the rendezvous name up and says hello first is
+// refused (its pid is not the spawned peer's), the real peer still connects,
+// and the name is withdrawn once the peer has called.
+class MachRendezvous : public testing::TestWithParam<const char *> {};
+
+TEST_P(MachRendezvous, AStrangersHelloIsRefusedAndThePeerConnects) {
+  intruder_trial trial;
+  ASSERT_EQ(intruder_trial_run(GetParam(), &trial), 0) << trial.err;
+  EXPECT_EQ(trial.attach_rc, 0)
+      << ipcb_code_name(trial.attach_rc) << ": " << trial.err
+      << " (IPCB_EPEERDIED here means the client answered the stranger, "
+         "whose port died with it)";
+  EXPECT_EQ(trial.exchange_rc, 0)
+      << ipcb_code_name(trial.exchange_rc) << ": " << trial.err;
+  EXPECT_STREQ(ipcb_bootstrap_method(), "bootstrap_register2")
+      << "launchd refused bootstrap_register2: a checked-in name cannot be "
+         "withdrawn";
+  EXPECT_FALSE(trial.registered_after_attach)
+      << trial.name << " is still registered once the peer has called";
+  EXPECT_FALSE(trial.registered_after_close)
+      << trial.name << " is still registered after teardown";
+}
+
+INSTANTIATE_TEST_SUITE_P(Mach, MachRendezvous,
+                         testing::Values("MachMsg", "MachShm"),
+                         [](const testing::TestParamInfo<const char *> &info) {
+                           return std::string(info.param);
+                         });
+
 TEST(DarwinContext, RendezvousMethodAndQoSAreKnown) {
   const char *method = ipcb_bootstrap_method();
   ASSERT_NE(method, nullptr);
-  EXPECT_TRUE(std::string(method) == "bootstrap_check_in" ||
-              std::string(method) == "bootstrap_register2")
-      << method;
-  char thread_class[64];
+  EXPECT_STREQ(method, "bootstrap_register2")
+      << "launchd refused bootstrap_register2; bootstrap_check_in names "
+         "cannot be withdrawn";
+  char thread_class[160];
+  ASSERT_EQ(ipcb_set_thread_class(IPCB_QOS_UTILITY), 0);
   ipcb_thread_class(thread_class, sizeof thread_class);
-  EXPECT_EQ(std::string(thread_class), "QoS user-interactive");
+  EXPECT_EQ(std::string(thread_class)
+                .rfind("QoS utility (requested; in effect: base priority ", 0),
+            0u)
+      << thread_class;
+  ASSERT_EQ(ipcb_set_thread_class(IPCB_QOS_PLATFORM), 0); // later tests' class
+  ipcb_thread_class(thread_class, sizeof thread_class);
+  EXPECT_EQ(std::string(thread_class)
+                .rfind("QoS user-interactive (requested; in effect: base "
+                       "priority ",
+                       0),
+            0u)
+      << thread_class;
+  EXPECT_EQ(ipcb_set_thread_class(static_cast<ipcb_qos>(9)), -EINVAL);
+}
+
+// The base priorities xnu gives each class (osfmk/kern/sched.h): what
+// proc_pidinfo reports for a thread of the peer (pth_priority = base_pri,
+// osfmk/kern/bsd_kern.c).
+std::vector<int> ThreadPriorities(int pid) {
+  uint64_t ids[32];
+  int bytes = proc_pidinfo(pid, PROC_PIDLISTTHREADS, 0, ids, sizeof ids);
+  std::vector<int> out;
+  for (int i = 0; i < bytes / static_cast<int>(sizeof ids[0]); i++) {
+    struct proc_threadinfo info;
+    if (proc_pidinfo(pid, PROC_PIDTHREADINFO, ids[i], &info, sizeof info) ==
+        static_cast<int>(sizeof info))
+      out.push_back(info.pth_priority);
+  }
+  return out;
+}
+
+TEST(DarwinQoS, ThePeerRunsAtTheClassAsked) {
+  ipcb_options opt{};
+  opt.pattern = IPCB_PINGPONG;
+  opt.bytes = 64;
+  opt.qos = IPCB_QOS_UTILITY;
+  ipcb_session *raw = nullptr;
+  int rc = ipcb_session_open(ipcb_transport_find("Pipe"), &opt, &raw);
+  SessionPtr session(raw);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(raw);
+  ASSERT_EQ(ipcb_pingpong(raw), 0) << ipcb_session_error(raw);
+  std::vector<int> priorities = ThreadPriorities(ipcb_session_peer_pid(raw));
+  std::string seen;
+  for (int p : priorities)
+    seen += " " + std::to_string(p);
+  EXPECT_NE(std::find(priorities.begin(), priorities.end(), 20),
+            priorities.end())
+      << "no peer thread at utility's base priority 20; seen:" << seen;
+  session.reset();
+  ASSERT_EQ(ipcb_set_thread_class(IPCB_QOS_PLATFORM), 0);
 }
 
 } // namespace

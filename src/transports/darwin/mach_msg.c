@@ -52,20 +52,22 @@ static int machmsg_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
 static int machmsg_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                           const ipcb_rdv *rdv) {
   machmsg_ctx *c = ctx;
-  size_t queued = cfg->depth * chunks_of(cfg->max_bytes);
   c->max = cfg->max_bytes;
-  if (queued + 1 > ipcb__mach_qlimit_max())
-    return ipcb_fail(ctx, IPCB_ELIMIT,
-                     "%zu messages of %zu bytes in flight exceed a Mach "
-                     "port's queue limit of %u (MACH_PORT_QLIMIT_MAX, fixed "
-                     "in the kernel)",
-                     queued, (size_t)CHUNK, ipcb__mach_qlimit_max());
   if (posix_memalign((void **)&c->sbuf, 64, SPARE + c->max + TAIL) ||
       posix_memalign((void **)&c->rbuf, 64, SPARE + c->max + TAIL))
     return ipcb_fail(ctx, -ENOMEM, "out of memory for %zu-byte buffers",
                      c->max);
-  return ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, (unsigned)queued + 1,
-                            NULL);
+  /* Room for the whole window where the port allows it; beyond
+   * MACH_PORT_QLIMIT_MAX the sender waits for the receiver mid-window. */
+  return ipcb__mach_connect(ctx, &c->link, role, cfg, rdv,
+                            cfg->depth * chunks_of(cfg->max_bytes), NULL);
+}
+
+static long machmsg_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                                size_t len) {
+  machmsg_ctx *c = ctx;
+  return ipcb__mach_queue_depth(&c->link, cfg, chunks_of(cfg->max_bytes), limit,
+                                len);
 }
 
 static int machmsg_send_buf(void *ctx, size_t n, void **buf) {
@@ -160,4 +162,5 @@ const ipcb_transport ipcb_tr_MachMsg = {
     .send = machmsg_send,
     .recv = machmsg_recv,
     .teardown = machmsg_teardown,
+    .queue_depth = machmsg_queue_depth,
 };

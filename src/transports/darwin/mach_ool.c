@@ -37,8 +37,7 @@ int ipcb__ool_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   if (c->max > UINT32_MAX) /* mach_msg_ool_descriptor_t.size is 32 bits */
     return ipcb_fail(ctx, IPCB_ELIMIT,
                      "an out-of-line descriptor carries at most 4 GiB - 1");
-  int rc =
-      ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->depth + 1, NULL);
+  int rc = ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->depth, NULL);
   if (rc)
     return rc;
   c->sbuf_size = round_page(c->max);
@@ -118,6 +117,12 @@ void ipcb__ool_teardown(void *ctx, ipcb_role role) {
   ipcb__mach_close(&c->link);
 }
 
+long ipcb__ool_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                           size_t len) {
+  return ipcb__mach_queue_depth(&((ipcb_ool_ctx *)ctx)->link, cfg, 1, limit,
+                                len);
+}
+
 static int virtual_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   ((ipcb_ool_ctx *)ctx)->copy = MACH_MSG_VIRTUAL_COPY;
   return ipcb__ool_setup(ctx, cfg, rdv);
@@ -142,4 +147,5 @@ const ipcb_transport ipcb_tr_MachOOL = {
     .recv = ipcb__ool_recv,
     .release = ipcb__ool_release,
     .teardown = ipcb__ool_teardown,
+    .queue_depth = ipcb__ool_queue_depth,
 };

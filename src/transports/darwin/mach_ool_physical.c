@@ -50,4 +50,5 @@ const ipcb_transport ipcb_tr_MachOOLPhysical = {
     .recv = ipcb__ool_recv,
     .release = ipcb__ool_release,
     .teardown = ipcb__ool_teardown,
+    .queue_depth = ipcb__ool_queue_depth,
 };

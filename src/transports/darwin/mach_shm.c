@@ -99,8 +99,8 @@ static int shm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
   c->size = region_size(cfg, &c->slot);
-  int rc = ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->depth + 1,
-                              &c->entry);
+  int rc =
+      ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->depth, &c->entry);
   if (!rc && role == IPCB_ROLE_PEER) {
     if (!MACH_PORT_VALID(c->entry))
       return ipcb_fail(ctx, IPCB_ECORRUPT, "rendezvous: no memory entry");
@@ -177,6 +177,11 @@ static int shm_release(void *ctx) {
   return 0;
 }
 
+static long shm_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                            size_t len) {
+  return ipcb__mach_queue_depth(&((shm_ctx *)ctx)->link, cfg, 1, limit, len);
+}
+
 static void shm_teardown(void *ctx, ipcb_role role) {
   shm_ctx *c = ctx;
   (void)role;
@@ -202,4 +207,5 @@ const ipcb_transport ipcb_tr_MachShm = {
     .recv = shm_recv,
     .release = shm_release,
     .teardown = shm_teardown,
+    .queue_depth = shm_queue_depth,
 };

@@ -3,7 +3,7 @@
  * counterpart of a futex.
  *
  * The region is a POSIX shared memory object, unlinked as soon as it is
- * mapped and passed to the peer as an inherited descriptor, so no name
+ * opened and passed to the peer as an inherited descriptor, so no name
  * outlives setup. Per direction, `head` counts messages published and `tail`
  * messages released; a side waits on the word it needs to change.
  *
@@ -39,8 +39,6 @@ extern int __ulock_wait(uint32_t operation, void *addr, uint64_t value,
 extern int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
 #define UL_COMPARE_AND_WAIT_SHARED 3
 
-#define PEER_SLICE_US (100 * 1000)
-
 typedef struct ring_ctl {
   _Atomic uint32_t head, head_waiters;
   unsigned char pad1[56];
@@ -51,7 +49,6 @@ typedef struct ring_ctl {
 typedef struct ulock_ctx {
   int ready;
   ipcb_role role;
-  uint32_t wait_us; /* client: the deadline; peer: a slice */
   unsigned char *base;
   size_t size, slot;
   unsigned depth, tx_dir, rx_dir;
@@ -73,17 +70,19 @@ static unsigned char *slot_at(ulock_ctx *c, unsigned dir, uint32_t seq) {
   return c->base + 2 * sizeof(ring_ctl) + i * c->slot;
 }
 
-/* 0 once woken (or the word already differs), else -errno. */
-static int wait_word(_Atomic uint32_t *word, uint32_t seen, uint32_t us) {
+/* 0 once woken (or the word already differs), else -errno. Untimed: the
+ * core's watchdog is the one timer, and its signal ends the wait with EINTR
+ * (xnu bsd/kern/sys_ulock.c: a timeout of 0 waits forever, line 737; the
+ * THREAD_ABORTSAFE wait, line 723, returns EINTR when interrupted, 466). */
+static int wait_word(_Atomic uint32_t *word, uint32_t seen) {
 #ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
   if (__builtin_available(macOS 14.4, *)) {
-    int r = os_sync_wait_on_address_with_timeout(
-        (void *)word, seen, sizeof *word, OS_SYNC_WAIT_ON_ADDRESS_SHARED,
-        OS_CLOCK_MACH_ABSOLUTE_TIME, (uint64_t)us * 1000);
+    int r = os_sync_wait_on_address((void *)word, seen, sizeof *word,
+                                    OS_SYNC_WAIT_ON_ADDRESS_SHARED);
     return r < 0 ? -errno : 0;
   }
 #endif
-  int r = __ulock_wait(UL_COMPARE_AND_WAIT_SHARED, (void *)word, seen, us);
+  int r = __ulock_wait(UL_COMPARE_AND_WAIT_SHARED, (void *)word, seen, 0);
   return r < 0 ? -errno : 0;
 }
 
@@ -107,31 +106,28 @@ static void publish(_Atomic uint32_t *word, _Atomic uint32_t *waiters,
 }
 
 /* Wait until *word differs from `seen`, then acquire what it publishes. */
-static int await_change(void *ctx, ulock_ctx *c, _Atomic uint32_t *word,
+static int await_change(void *ctx, _Atomic uint32_t *word,
                         _Atomic uint32_t *waiters, uint32_t seen) {
   while (atomic_load_explicit(word, memory_order_acquire) == seen) {
     int r = 0;
     atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
     if (atomic_load_explicit(word, memory_order_seq_cst) == seen)
-      r = wait_word(word, seen, c->wait_us);
+      r = wait_word(word, seen);
     atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+    if (r == 0)
+      continue;
     /* EFAULT: the word's page was not resident, and xnu reads it under a
      * spinlock where it cannot fault ("let the user level code fault it
-     * in", bsd/kern/sys_ulock.c); the loop's load faults it in. */
-    if (r == 0 || r == -EFAULT)
-      continue;
-    if (r != -EINTR && r != -ETIMEDOUT) {
+     * in", bsd/kern/sys_ulock.c:670); the loop's load faults it in. The
+     * watchdog is asked here too, so a persistent EFAULT cannot spin past
+     * the deadline. */
+    if (r != -EINTR && r != -EFAULT) {
       errno = -r;
       return ipcb_fail_errno(ctx, "wait on address (SHARED)");
     }
     int rc = ipcb_interrupted(ctx);
     if (rc)
       return rc;
-    if (r == -ETIMEDOUT && c->role == IPCB_ROLE_CLIENT)
-      return ipcb_fail(ctx, IPCB_ETIMEDOUT,
-                       "ShmUlock: no message after %u ms; raise "
-                       "--ipc_timeout if the peer is only slow",
-                       c->wait_us / 1000);
   }
   return 0;
 }
@@ -176,10 +172,6 @@ static int ulock_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   c->depth = cfg->depth;
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
-  int64_t us = cfg->timeout_ns / 1000;
-  c->wait_us = role == IPCB_ROLE_PEER ? PEER_SLICE_US
-               : us > UINT32_MAX      ? UINT32_MAX
-                                      : (uint32_t)(us < 1 ? 1 : us);
   if (role == IPCB_ROLE_CLIENT)
     return 0;
   c->size = region_size(cfg, &c->slot);
@@ -197,7 +189,7 @@ static int ulock_send_buf(void *ctx, size_t n, void **buf) {
   while (c->sent - atomic_load_explicit(&r->tail, memory_order_acquire) >=
          c->depth) {
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    int rc = await_change(ctx, c, &r->tail, &r->tail_waiters, tail);
+    int rc = await_change(ctx, &r->tail, &r->tail_waiters, tail);
     if (rc)
       return rc;
   }
@@ -218,7 +210,7 @@ static int ulock_send(void *ctx, size_t n) {
 static int ulock_recv(void *ctx, const void **p, size_t *n) {
   ulock_ctx *c = ctx;
   ring_ctl *r = ring(c, c->rx_dir);
-  int rc = await_change(ctx, c, &r->head, &r->head_waiters, c->received);
+  int rc = await_change(ctx, &r->head, &r->head_waiters, c->received);
   if (rc)
     return rc;
   uint64_t size;
