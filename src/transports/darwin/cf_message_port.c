@@ -3,43 +3,81 @@
  *
  * Each side has a local port under a unique name, served by its run loop in
  * a private mode, and sends to the other's with CFMessagePortSendRequest.
- * The peer's local port is the one the peer's run loop drives; the client
- * has one too because CoreFoundation can only answer a request from inside
- * the callout, synchronously, while the core's peer loop produces its answer
- * after recv() has returned. A reply from the callout would need a second
- * thread in the peer and two thread hand-offs per round trip, which would be
- * measured as CFMessagePort's cost. So both directions are one-way requests
- * (no reply mode) and a round trip is two of them.
+ * The client needs one too: CoreFoundation can only answer a request
+ * from inside the callout, while the core's peer loop answers after recv()
+ * has returned: a reply would need a second thread in the peer and two
+ * thread hand-offs per round trip, measured as CFMessagePort's cost. So both
+ * directions are one-way requests (no reply mode), two per round trip.
+ *
+ * A one-way request still costs the receiver a failing send: the callout
+ * path builds a reply to the request's reply port, present or not
+ * (CFMessagePort.c, __CFMessagePortPerform), and the run loop sends it
+ * (CFRunLoop.c, __CFRunLoopRun, after __CFRunLoopDoSource1); on the null
+ * port the kernel fails it with MACH_SEND_INVALID_DEST (xnu ipc_kmsg.c,
+ * ipc_kmsg_copyin_header_validate). One allocation and one failing
+ * mach_msg trap per message received are thus CFMessagePort's own cost.
  *
  * The data handed to the callout points into the Mach message, which
  * CoreFoundation frees when the callout returns (CFMessagePort.h: "it must
  * COPY the data"), so the callout copies it into a receive slot.
  *
- * The run loop's own mach_msg() restarts after a signal, so waits run in
- * short slices and ask ipcb_interrupted() between them. */
+ * Waiting. CoreFoundation's mach_msg() calls pass no MACH_*_INTERRUPT, so
+ * libsyscall restarts them after the watchdog's signal. One repeating
+ * run-loop timer in the private mode therefore asks ipcb_interrupted()
+ * every SLICE_S and stops the run loop when the wait must end: a cost per
+ * 20 ms of waiting, not per message. The run itself is untimed, since
+ * above TIMER_INTERVAL_LIMIT CFRunLoopRunInMode arms no timeout timer
+ * (CFRunLoop.c, __CFRunLoopRun), where a short timeout had it create and
+ * cancel a dispatch timer on every call.
+ *
+ * Sending blocks only while the other side's port is full: it holds
+ * MACH_PORT_QLIMIT_DEFAULT = 5 messages, as neither CFMachPortCreate nor
+ * __CFMessagePortCreateLocal sets a limit. The watchdog cannot end such a
+ * send, so a send timeout well past the deadline is the backstop, armed by
+ * the kernel only for a send that waits; the watchdog's verdict is what is
+ * then reported.
+ *
+ * Names. __CFMessagePortCreateLocal publishes the name with
+ * bootstrap_check_in, or else bootstrap_register2, and neither
+ * CFMessagePortInvalidate nor the deallocation withdraws it. Each side
+ * withdraws its own by registering MACH_PORT_NULL (as servo's ipc-channel
+ * does) once the other side holds the port, and again at teardown, once
+ * the port is gone. */
 #include <CoreFoundation/CoreFoundation.h>
 #include <errno.h>
+#include <mach/mach.h>
+#include <servers/bootstrap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ipcb/transport.h"
 
+/* Exported by libSystem (liblaunch), declared in no public header. */
+extern kern_return_t bootstrap_register2(mach_port_t bp, name_t service_name,
+                                         mach_port_t sp, uint64_t flags);
+
 #define MODE CFSTR("org.ipcb.CFMessagePort")
 #define SLICE_S 0.02
+/* No timeout: above TIMER_INTERVAL_LIMIT (504911232 s) for the run loop, as
+ * CFRunLoopRun's own 1.0e10, and from 10 days on for a send (CFMessagePort.c:
+ * "anything more than 10 days is no timeout!"). */
+#define FOREVER_S 1.0e10
 enum { MSG_HELLO = 1, MSG_DATA = 2 };
 enum { CLIENT_NAME, PEER_NAME };
 
 typedef struct cfmp_ctx {
   CFMessagePortRef local, remote;
   CFRunLoopSourceRef source;
-  CFTimeInterval send_timeout;
+  CFRunLoopTimerRef tick;
+  CFTimeInterval send_backstop, deadline;
   size_t max;
   unsigned depth;
   unsigned char *sbuf, *rbuf; /* rbuf: depth slots of max bytes */
   size_t *rlen;
   unsigned rhead, rtail; /* slots filled by the callout, taken by recv */
   int hello, bad;
+  int withdrawn[2];
   char names[2][128];
 } cfmp_ctx;
 
@@ -62,12 +100,44 @@ static CFDataRef on_message(CFMessagePortRef port, SInt32 msgid, CFDataRef data,
     CFDataGetBytes(data, CFRangeMake(0, len), c->rbuf + (size_t)i * c->max);
   c->rlen[i] = (size_t)len;
   c->rhead++;
-  return NULL; /* a one-way request: CoreFoundation sends no reply */
+  return NULL; /* no reply data; CoreFoundation still tries to send one */
+}
+
+/* The one timer of the private mode: the wait ends here, not in mach_msg. */
+static void on_tick(CFRunLoopTimerRef timer, void *info) {
+  (void)timer;
+  if (ipcb_interrupted(info))
+    CFRunLoopStop(CFRunLoopGetCurrent());
+}
+
+/* Registering MACH_PORT_NULL under a name removes it (launchd-842 core.c,
+ * job_mig_register2, 8966-9020), which only its owner may, and not while
+ * launchd calls the service active (9010-9013); launchd also deletes the
+ * service itself once it has taken the port's death notice (7104-7108).
+ * So one try when the name is no longer needed and one at teardown, once
+ * the port is gone; no waiting, which ColdStart would time. */
+static void withdraw(cfmp_ctx *c, int which) {
+  if (!c->names[which][0] || c->withdrawn[which])
+    return;
+  kern_return_t kr =
+      bootstrap_register2(bootstrap_port, c->names[which], MACH_PORT_NULL, 0);
+  c->withdrawn[which] = kr == KERN_SUCCESS || kr == BOOTSTRAP_UNKNOWN_SERVICE;
 }
 
 static CFStringRef cf_name(const char *name) {
   return CFStringCreateWithCString(kCFAllocatorDefault, name,
                                    kCFStringEncodingUTF8);
+}
+
+static int add_tick(void *ctx, cfmp_ctx *c) {
+  CFRunLoopTimerContext tc = {0, c, NULL, NULL, NULL};
+  c->tick = CFRunLoopTimerCreate(kCFAllocatorDefault,
+                                 CFAbsoluteTimeGetCurrent() + SLICE_S, SLICE_S,
+                                 0, 0, on_tick, &tc);
+  if (!c->tick)
+    return ipcb_fail(ctx, -ENOMEM, "CFRunLoopTimerCreate failed");
+  CFRunLoopAddTimer(CFRunLoopGetCurrent(), c->tick, MODE);
+  return 0;
 }
 
 static int make_local(void *ctx, cfmp_ctx *c, const char *name) {
@@ -91,7 +161,7 @@ static int make_local(void *ctx, cfmp_ctx *c, const char *name) {
                      "CFMessagePortCreateRunLoopSource(%s) failed", name);
   /* The thread that sets up is the one that receives: the session's. */
   CFRunLoopAddSource(CFRunLoopGetCurrent(), c->source, MODE);
-  return 0;
+  return add_tick(ctx, c);
 }
 
 static int make_remote(void *ctx, cfmp_ctx *c, const char *name) {
@@ -105,18 +175,33 @@ static int make_remote(void *ctx, cfmp_ctx *c, const char *name) {
   return 0;
 }
 
-static int send_error(void *ctx, SInt32 r) {
+static int send_error(void *ctx, cfmp_ctx *c, SInt32 r) {
+  int rc;
   switch (r) {
+  case kCFMessagePortTransportError:
+    /* Every mach_msg() failure but MACH_SEND_TIMED_OUT (CFMessagePort.c,
+     * CFMessagePortSendRequest); with our sizes that is the dead port's
+     * MACH_SEND_INVALID_DEST. */
+    return ipcb_fail(ctx, IPCB_EPEERDIED,
+                     "CFMessagePortSendRequest: kCFMessagePortTransportError: "
+                     "the other side's port is gone (CoreFoundation reports "
+                     "MACH_SEND_INVALID_DEST so)");
   case kCFMessagePortIsInvalid:
   case kCFMessagePortBecameInvalidError:
+    /* CFMachPort's dead-name watch invalidated it (CFMachPort.c). */
     return ipcb_fail(ctx, IPCB_EPEERDIED,
                      "CFMessagePortSendRequest: the other side's port is "
-                     "invalid (%d)",
+                     "invalid (%d): CoreFoundation saw its receive right die",
                      (int)r);
   case kCFMessagePortSendTimeout:
+    rc = ipcb_interrupted(ctx);
+    if (rc)
+      return rc; /* the watchdog's verdict, reached long before */
     return ipcb_fail(ctx, IPCB_ETIMEDOUT,
-                     "CFMessagePortSendRequest: kCFMessagePortSendTimeout; "
-                     "raise --ipc_timeout if the peer is only slow");
+                     "CFMessagePortSendRequest: the %.1f s send backstop "
+                     "(twice the %.1f s deadline plus 1 s) expired before "
+                     "the watchdog ended the wait",
+                     c->send_backstop, c->deadline);
   default:
     return ipcb_fail(
         ctx, -EIO, "CFMessagePortSendRequest: kCFMessagePort error %d", (int)r);
@@ -132,11 +217,11 @@ static int send_msg(void *ctx, cfmp_ctx *c, SInt32 id, const void *p,
     if (!d)
       return ipcb_fail(ctx, -ENOMEM, "CFDataCreateWithBytesNoCopy failed");
   }
-  SInt32 r = CFMessagePortSendRequest(c->remote, id, d, c->send_timeout, 0,
+  SInt32 r = CFMessagePortSendRequest(c->remote, id, d, c->send_backstop, 0,
                                       NULL, NULL);
   if (d)
     CFRelease(d);
-  return r == kCFMessagePortSuccess ? 0 : send_error(ctx, r);
+  return r == kCFMessagePortSuccess ? 0 : send_error(ctx, c, r);
 }
 
 /* Run our mode's run loop until the hello, or a message, has arrived. */
@@ -149,11 +234,11 @@ static int pump(void *ctx, cfmp_ctx *c, int want_hello) {
                        c->max, c->depth);
     if (want_hello ? c->hello : c->rhead != c->rtail)
       return 0;
-    CFRunLoopRunResult r = CFRunLoopRunInMode(MODE, SLICE_S, true);
+    CFRunLoopRunResult r = CFRunLoopRunInMode(MODE, FOREVER_S, true);
     if (r == kCFRunLoopRunFinished)
       return ipcb_fail(ctx, IPCB_EUNAVAIL,
                        "CFRunLoopRunInMode: the port's source is gone");
-    if (r != kCFRunLoopRunHandledSource) {
+    if (r != kCFRunLoopRunHandledSource) { /* on_tick stopped it */
       int rc = ipcb_interrupted(ctx);
       if (rc)
         return rc;
@@ -164,7 +249,8 @@ static int pump(void *ctx, cfmp_ctx *c, int want_hello) {
 static int alloc_buffers(void *ctx, cfmp_ctx *c, const ipcb_cfg *cfg) {
   c->max = cfg->max_bytes;
   c->depth = cfg->depth ? cfg->depth : 1;
-  c->send_timeout = (CFTimeInterval)cfg->timeout_ns / 1e9;
+  c->deadline = (CFTimeInterval)cfg->timeout_ns / 1e9;
+  c->send_backstop = cfg->timeout_ns > 0 ? 2 * c->deadline + 1.0 : FOREVER_S;
   c->sbuf = malloc(c->max);
   c->rbuf = malloc((size_t)c->depth * c->max);
   c->rlen = calloc(c->depth, sizeof *c->rlen);
@@ -191,21 +277,35 @@ static int cfmp_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   return make_local(ctx, c, c->names[CLIENT_NAME]);
 }
 
+/* Each side's hello says it holds the other's port, whose name then goes:
+ * the peer sends its own once it has looked the client's up, the client
+ * answers once it has looked the peer's up. */
 static int cfmp_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                        const ipcb_rdv *rdv) {
   cfmp_ctx *c = ctx;
+  int rc;
   if (role == IPCB_ROLE_CLIENT) {
-    int rc = pump(ctx, c, 1);
-    return rc ? rc : make_remote(ctx, c, c->names[PEER_NAME]);
+    if ((rc = pump(ctx, c, 1)) != 0)
+      return rc;
+    withdraw(c, CLIENT_NAME);
+    rc = make_remote(ctx, c, c->names[PEER_NAME]);
+    return rc ? rc : send_msg(ctx, c, MSG_HELLO, NULL, 0);
   }
   if (sscanf(rdv->token, "%127[^,],%127s", c->names[0], c->names[1]) != 2)
     return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
-  int rc = alloc_buffers(ctx, c, cfg);
+  c->withdrawn[CLIENT_NAME] = 1; /* the client's to withdraw, not ours */
+  rc = alloc_buffers(ctx, c, cfg);
   if (!rc)
     rc = make_local(ctx, c, c->names[PEER_NAME]);
   if (!rc)
     rc = make_remote(ctx, c, c->names[CLIENT_NAME]);
-  return rc ? rc : send_msg(ctx, c, MSG_HELLO, NULL, 0);
+  if (!rc)
+    rc = send_msg(ctx, c, MSG_HELLO, NULL, 0);
+  if (!rc)
+    rc = pump(ctx, c, 1);
+  if (!rc)
+    withdraw(c, PEER_NAME);
+  return rc;
 }
 
 static int cfmp_send_buf(void *ctx, size_t n, void **buf) {
@@ -235,14 +335,45 @@ static int cfmp_release(void *ctx) {
   return 0;
 }
 
+/* The client's port, made as the peer's is, reached through its source's
+ * getPort: CFMessagePort hands its Mach port only to the run loop. */
+static long cfmp_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                             size_t len) {
+  cfmp_ctx *c = ctx;
+  CFRunLoopSourceContext1 sc;
+  mach_port_limits_t lim = {MACH_PORT_QLIMIT_DEFAULT};
+  mach_msg_type_number_t count = MACH_PORT_LIMITS_INFO_COUNT;
+  if (!c->source)
+    return -1;
+  memset(&sc, 0, sizeof sc);
+  sc.version = 1;
+  CFRunLoopSourceGetContext(c->source, (CFRunLoopSourceContext *)&sc);
+  mach_port_t port = sc.getPort ? sc.getPort(sc.info) : MACH_PORT_NULL;
+  if (port == MACH_PORT_NULL ||
+      mach_port_get_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO,
+                               (mach_port_info_t)&lim, &count) != KERN_SUCCESS)
+    lim.mpl_qlimit = MACH_PORT_QLIMIT_DEFAULT;
+  if (lim.mpl_qlimit >= cfg->depth)
+    return -1;
+  snprintf(limit, len, "CFMessagePort's Mach port, %s = %u",
+           lim.mpl_qlimit == MACH_PORT_QLIMIT_DEFAULT
+               ? "MACH_PORT_QLIMIT_DEFAULT"
+               : "mpl_qlimit",
+           (unsigned)lim.mpl_qlimit);
+  return (long)lim.mpl_qlimit;
+}
+
 static void cfmp_teardown(void *ctx, ipcb_role role) {
   cfmp_ctx *c = ctx;
   (void)role;
+  if (c->tick) {
+    CFRunLoopTimerInvalidate(c->tick);
+    CFRelease(c->tick);
+  }
   if (c->source) {
     CFRunLoopSourceInvalidate(c->source);
     CFRelease(c->source);
   }
-  /* Invalidating a port withdraws its name from the bootstrap server. */
   if (c->local) {
     CFMessagePortInvalidate(c->local);
     CFRelease(c->local);
@@ -251,6 +382,10 @@ static void cfmp_teardown(void *ctx, ipcb_role role) {
     CFMessagePortInvalidate(c->remote);
     CFRelease(c->remote);
   }
+  /* The ports are gone. The client tries the peer's name too: the session
+   * SIGKILLs the peer, whose own teardown then never runs. */
+  withdraw(c, CLIENT_NAME);
+  withdraw(c, PEER_NAME);
   free(c->sbuf);
   free(c->rbuf);
   free(c->rlen);
@@ -260,7 +395,8 @@ static void cfmp_teardown(void *ctx, ipcb_role role) {
 const ipcb_transport ipcb_tr_CFMessagePort = {
     .name = "CFMessagePort",
     .summary = "CoreFoundation message ports (Mach messages and the run "
-               "loop), one-way requests each way",
+               "loop), one-way requests each way; CF also makes one failing "
+               "reply mach_msg per message received",
     .caps = 0,
     .ctx_size = sizeof(cfmp_ctx),
     .setup = cfmp_setup,
@@ -270,4 +406,5 @@ const ipcb_transport ipcb_tr_CFMessagePort = {
     .recv = cfmp_recv,
     .release = cfmp_release,
     .teardown = cfmp_teardown,
+    .queue_depth = cfmp_queue_depth,
 };

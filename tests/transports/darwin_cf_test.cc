@@ -1,0 +1,197 @@
+// CFMessagePort on macOS (built here, run on a Mac): the Stream label names
+// the port's queue limit, a send blocked on a silent peer ends with the
+// watchdog's verdict, no bootstrap name outlives a session, and a killed
+// peer is reported as dead, not as an I/O error.
+#include <gtest/gtest.h>
+
+#include <mach/mach.h>
+#include <servers/bootstrap.h>
+#include <signal.h>
+#include <sys/sysctl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support.h"
+
+namespace ipcb_test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const ipcb_transport *CF() {
+  const ipcb_transport *transport = ipcb_transport_find("CFMessagePort");
+  EXPECT_NE(transport, nullptr) << "CFMessagePort is not in the registry";
+  return transport;
+}
+
+// The local port's queue holds MACH_PORT_QLIMIT_DEFAULT (5) messages, fewer
+// than the window: the label says so, and the sender waits in mid-window.
+TEST(CFMessagePort, AStreamWindowAboveThePortQueueNamesTheLimit) {
+  const ipcb_transport *cf = CF();
+  ASSERT_NE(cf, nullptr);
+  int rc = 0;
+  SessionPtr session = Open(cf, 64, 1, 0, &rc, IPCB_STREAM, 64);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  std::string label = ipcb_session_label(session.get());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      label, m,
+      std::regex("queue holds ([0-9]+) \\(CFMessagePort's Mach port, "
+                 "(MACH_PORT_QLIMIT_DEFAULT|mpl_qlimit) = \\1\\)")))
+      << "the label names no queue limit: '" << label << "'";
+  EXPECT_LT(std::stoul(m[1].str()), 64u) << label;
+  EXPECT_NE(label.find("queue holds 5 (CFMessagePort's Mach port, "
+                       "MACH_PORT_QLIMIT_DEFAULT = 5)"),
+            std::string::npos)
+      << "CoreFoundation sets no queue limit, so the default was expected: "
+      << label;
+  for (int i = 0; i < 4 * 64; i++)
+    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
+        << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
+      << ipcb_session_error(session.get());
+}
+
+// CoreFoundation's mach_msg() restarts a send after the watchdog's signal,
+// so a send blocked on a stopped peer's full queue ends at the send
+// backstop (twice the deadline plus 1 s), and what it reports is the
+// watchdog's verdict, not the backstop's.
+TEST(CFMessagePort, ASendBlockedOnASilentPeerEndsWithTheWatchdogsVerdict) {
+  const ipcb_transport *cf = CF();
+  ASSERT_NE(cf, nullptr);
+  int rc = 0;
+  const int64_t timeout_ns = 300 * 1000 * 1000;
+  SessionPtr session = Open(cf, 64, 0, timeout_ns, &rc, IPCB_STREAM, 64);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  kill(ipcb_session_peer_pid(session.get()), SIGSTOP);
+  auto start = Clock::now();
+  for (int i = 0; i < 64 && rc == 0; i++)
+    rc = ipcb_stream_send(session.get());
+  if (rc == 0)
+    rc = ipcb_stream_finish(session.get());
+  auto waited = Clock::now() - start;
+  EXPECT_EQ(rc, IPCB_ETIMEDOUT) << ipcb_session_error(session.get());
+  EXPECT_NE(std::string(ipcb_session_error(session.get()))
+                .find("timed out after 0.3 s"),
+            std::string::npos)
+      << ipcb_session_error(session.get());
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::milliseconds(2500))
+      << "the send backstop is 1.6 s for a 0.3 s deadline";
+}
+
+// The peer's argv as the kernel keeps it (KERN_PROCARGS2: argc, the exec
+// path, padding, then the arguments).
+std::vector<std::string> ArgsOf(pid_t pid) {
+  int mib[3] = {CTL_KERN, KERN_PROCARGS2, pid};
+  size_t size = 0;
+  if (sysctl(mib, 3, nullptr, &size, nullptr, 0) != 0)
+    return {};
+  std::vector<char> buf(size);
+  if (sysctl(mib, 3, buf.data(), &size, nullptr, 0) != 0 || size < sizeof(int))
+    return {};
+  int argc = 0;
+  memcpy(&argc, buf.data(), sizeof argc);
+  size_t at = sizeof argc;
+  while (at < size && buf[at]) // the exec path
+    at++;
+  while (at < size && !buf[at]) // its padding
+    at++;
+  std::vector<std::string> args;
+  while (at < size && (int)args.size() < argc) {
+    std::string arg(buf.data() + at);
+    at += arg.size() + 1;
+    args.push_back(arg);
+  }
+  return args;
+}
+
+bool Registered(const std::string &name) {
+  mach_port_t port = MACH_PORT_NULL;
+  if (bootstrap_look_up(bootstrap_port, name.c_str(), &port) != KERN_SUCCESS)
+    return false;
+  mach_port_deallocate(mach_task_self(), port);
+  return true;
+}
+
+// launchd deletes a name once it has taken its port's death notice, which
+// is asynchronous: a name still there after a second has stayed.
+bool StillRegistered(const std::string &name) {
+  for (int i = 0; i < 100 && Registered(name); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return Registered(name);
+}
+
+// Both names, the client's and the peer's, are gone from the user's
+// bootstrap namespace once the session is closed. The names travel in the
+// peer's argv (--ipc_rdv=<client name>,<peer name>).
+TEST(CFMessagePort, NoBootstrapNameOutlivesTheSession) {
+  const ipcb_transport *cf = CF();
+  ASSERT_NE(cf, nullptr);
+  int rc = 0;
+  SessionPtr session = Open(cf, 64, 0, 0, &rc);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+      << ipcb_session_error(session.get());
+  std::string token;
+  for (const std::string &arg : ArgsOf(ipcb_session_peer_pid(session.get())))
+    if (arg.rfind("--ipc_rdv=", 0) == 0)
+      token = arg.substr(10);
+  size_t comma = token.find(',');
+  ASSERT_NE(comma, std::string::npos)
+      << "no --ipc_rdv=<client>,<peer> in the peer's argv: '" << token << "'";
+  const std::string names[2] = {token.substr(0, comma),
+                                token.substr(comma + 1)};
+  ASSERT_NE(names[0].find(".client"), std::string::npos) << names[0];
+  ASSERT_NE(names[1].find(".peer"), std::string::npos) << names[1];
+  bool during[2] = {Registered(names[0]), Registered(names[1])};
+  session.reset();
+  for (int i = 0; i < 2; i++)
+    EXPECT_FALSE(StillRegistered(names[i]))
+        << names[i] << " is still registered after the session closed ("
+        << (during[i] ? "it was still registered during the session: "
+                        "launchd refused to withdraw a live name"
+                      : "it was withdrawn during the session, then came "
+                        "back")
+        << ")";
+}
+
+// CFMessagePortSendRequest reports a dead port as
+// kCFMessagePortTransportError (CFMessagePort.c): that is a dead peer, not
+// an I/O error, whenever the kill lands.
+TEST(CFMessagePort, APeerKilledMidRunIsReportedAsDead) {
+  const ipcb_transport *cf = CF();
+  ASSERT_NE(cf, nullptr);
+  std::mt19937 rng(12);
+  for (int trial = 0; trial < 20; trial++) {
+    int rc = 0;
+    SessionPtr session = Open(cf, 4096, 0, 0, &rc);
+    ASSERT_EQ(rc, 0) << "trial " << trial << ": "
+                     << ipcb_session_error(session.get());
+    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+        << "trial " << trial << ": " << ipcb_session_error(session.get());
+    int peer = ipcb_session_peer_pid(session.get());
+    int delay_us = (int)(rng() % 20000);
+    std::thread killer([peer, delay_us] {
+      std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+      kill(peer, SIGKILL);
+    });
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while ((rc = ipcb_pingpong(session.get())) == 0 && Clock::now() < deadline)
+      ;
+    killer.join();
+    EXPECT_EQ(rc, IPCB_EPEERDIED)
+        << "trial " << trial << ", killed after " << delay_us
+        << " us: " << ipcb_session_error(session.get());
+  }
+}
+
+} // namespace
+} // namespace ipcb_test
