@@ -24,8 +24,8 @@ TEST_P(Conformance, ExchangesAreByteExactAtEverySize) {
     int rc = 0;
     SessionPtr session = Open(transport, bytes, /*verify=*/1, 0, &rc);
     // A native limit that cannot be chunked around (macOS: kern.sysv.shmall
-    // for SysVShm's two 4 MiB segments) is reported, not failed; a chunking
-    // transport has no such excuse.
+    // for SysVShm's 4 MiB segment where other segments hold pages) is
+    // reported, not failed; a chunking transport has no such excuse.
     if (rc == IPCB_ELIMIT && !(transport->caps & IPCB_CAP_CHUNKED)) {
       std::string why = ipcb_session_error(session.get());
       EXPECT_NE(why.find("raise it"), std::string::npos) << why;

@@ -60,9 +60,9 @@ TEST(CFMessagePort, AStreamWindowAboveThePortQueueNamesTheLimit) {
 }
 
 // CoreFoundation's mach_msg() restarts a send after the watchdog's signal,
-// so a send blocked on a stopped peer's full queue ends at the send
-// backstop (twice the deadline plus 1 s), and what it reports is the
-// watchdog's verdict, not the backstop's.
+// with its timeout renewed, so a send blocked on a stopped peer's full
+// queue must end by the transport's short attempts asking the watchdog:
+// with the watchdog's verdict, soon after the deadline.
 TEST(CFMessagePort, ASendBlockedOnASilentPeerEndsWithTheWatchdogsVerdict) {
   const ipcb_transport *cf = CF();
   ASSERT_NE(cf, nullptr);
@@ -83,8 +83,7 @@ TEST(CFMessagePort, ASendBlockedOnASilentPeerEndsWithTheWatchdogsVerdict) {
             std::string::npos)
       << ipcb_session_error(session.get());
   EXPECT_GE(waited, std::chrono::milliseconds(300));
-  EXPECT_LT(waited, std::chrono::milliseconds(2500))
-      << "the send backstop is 1.6 s for a 0.3 s deadline";
+  EXPECT_LT(waited, std::chrono::seconds(2));
 }
 
 // The peer's argv as the kernel keeps it (KERN_PROCARGS2: argc, the exec

@@ -193,8 +193,10 @@ typedef struct ipcb_sysinfo {
   long cache_line;
 } ipcb_sysinfo;
 void ipcb_sysinfo_read(ipcb_sysinfo *out);
-/* How Mach rights meet on macOS: "bootstrap_check_in" or
- * "bootstrap_register2" (asked of launchd once); NULL on other systems. */
+/* How Mach rights meet on macOS: "bootstrap_register2", else
+ * "bootstrap_check_in" (asked of launchd once, by publishing and withdrawing
+ * a name, unless a session already did), or "none (...)" when launchd
+ * refuses both; NULL on other systems. */
 const char *ipcb_bootstrap_method(void);
 
 #ifdef __cplusplus

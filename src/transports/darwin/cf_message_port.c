@@ -32,17 +32,23 @@
  *
  * Sending blocks only while the other side's port is full: it holds
  * MACH_PORT_QLIMIT_DEFAULT = 5 messages, as neither CFMachPortCreate nor
- * __CFMessagePortCreateLocal sets a limit. The watchdog cannot end such a
- * send, so a send timeout well past the deadline is the backstop, armed by
- * the kernel only for a send that waits; the watchdog's verdict is what is
- * then reported.
+ * __CFMessagePortCreateLocal sets a limit. libsyscall restarts such a send
+ * after the watchdog's signal with the timeout it had (xnu libsyscall/mach/
+ * mach_msg.c:120-129), so a long timeout, renewed every 20 ms once the
+ * watchdog signals, would never run out. Each attempt waits ATTEMPT_S at
+ * most, then asks ipcb_interrupted() and tries again. The kernel arms that
+ * timer only for a send that finds the queue full (ipc_mqueue.c:473-502);
+ * CoreFoundation does not destroy a message whose send timed out, so each
+ * such attempt leaks the kernel's returned copy of a payload it sent out of
+ * line: only a receiver stalled that long costs that.
  *
  * Names. __CFMessagePortCreateLocal publishes the name with
  * bootstrap_check_in, or else bootstrap_register2, and neither
- * CFMessagePortInvalidate nor the deallocation withdraws it. Each side
- * withdraws its own by registering MACH_PORT_NULL (as servo's ipc-channel
- * does) once the other side holds the port, and again at teardown, once
- * the port is gone. */
+ * CFMessagePortInvalidate nor the deallocation withdraws it. launchd ends
+ * the service once the port dies; each side also withdraws its own name by
+ * registering MACH_PORT_NULL (as servo's ipc-channel does), for a launchd
+ * that does not. Any process of the user may send to either name: the
+ * worst it can do is fail the session (an unexpected message). */
 #include <CoreFoundation/CoreFoundation.h>
 #include <errno.h>
 #include <mach/mach.h>
@@ -63,6 +69,8 @@ extern kern_return_t bootstrap_register2(mach_port_t bp, name_t service_name,
  * CFRunLoopRun's own 1.0e10, and from 10 days on for a send (CFMessagePort.c:
  * "anything more than 10 days is no timeout!"). */
 #define FOREVER_S 1.0e10
+/* Below the watchdog's 20 ms period, so that a restarted send still ends. */
+#define ATTEMPT_S 0.01
 enum { MSG_HELLO = 1, MSG_DATA = 2 };
 enum { CLIENT_NAME, PEER_NAME };
 
@@ -70,7 +78,6 @@ typedef struct cfmp_ctx {
   CFMessagePortRef local, remote;
   CFRunLoopSourceRef source;
   CFRunLoopTimerRef tick;
-  CFTimeInterval send_backstop, deadline;
   size_t max;
   unsigned depth;
   unsigned char *sbuf, *rbuf; /* rbuf: depth slots of max bytes */
@@ -175,17 +182,17 @@ static int make_remote(void *ctx, cfmp_ctx *c, const char *name) {
   return 0;
 }
 
-static int send_error(void *ctx, cfmp_ctx *c, SInt32 r) {
-  int rc;
+static int send_error(void *ctx, SInt32 r) {
   switch (r) {
   case kCFMessagePortTransportError:
     /* Every mach_msg() failure but MACH_SEND_TIMED_OUT (CFMessagePort.c,
-     * CFMessagePortSendRequest); with our sizes that is the dead port's
-     * MACH_SEND_INVALID_DEST. */
+     * CFMessagePortSendRequest), and with our sizes the one that occurs is
+     * a dead port's MACH_SEND_INVALID_DEST; the session adds the peer's
+     * status when it is gone. */
     return ipcb_fail(ctx, IPCB_EPEERDIED,
-                     "CFMessagePortSendRequest: kCFMessagePortTransportError: "
-                     "the other side's port is gone (CoreFoundation reports "
-                     "MACH_SEND_INVALID_DEST so)");
+                     "CFMessagePortSendRequest: kCFMessagePortTransportError, "
+                     "taken as the other side's port gone (CoreFoundation "
+                     "reports MACH_SEND_INVALID_DEST so)");
   case kCFMessagePortIsInvalid:
   case kCFMessagePortBecameInvalidError:
     /* CFMachPort's dead-name watch invalidated it (CFMachPort.c). */
@@ -193,15 +200,6 @@ static int send_error(void *ctx, cfmp_ctx *c, SInt32 r) {
                      "CFMessagePortSendRequest: the other side's port is "
                      "invalid (%d): CoreFoundation saw its receive right die",
                      (int)r);
-  case kCFMessagePortSendTimeout:
-    rc = ipcb_interrupted(ctx);
-    if (rc)
-      return rc; /* the watchdog's verdict, reached long before */
-    return ipcb_fail(ctx, IPCB_ETIMEDOUT,
-                     "CFMessagePortSendRequest: the %.1f s send backstop "
-                     "(twice the %.1f s deadline plus 1 s) expired before "
-                     "the watchdog ended the wait",
-                     c->send_backstop, c->deadline);
   default:
     return ipcb_fail(
         ctx, -EIO, "CFMessagePortSendRequest: kCFMessagePort error %d", (int)r);
@@ -217,11 +215,20 @@ static int send_msg(void *ctx, cfmp_ctx *c, SInt32 id, const void *p,
     if (!d)
       return ipcb_fail(ctx, -ENOMEM, "CFDataCreateWithBytesNoCopy failed");
   }
-  SInt32 r = CFMessagePortSendRequest(c->remote, id, d, c->send_backstop, 0,
-                                      NULL, NULL);
+  int rc = 0;
+  for (;;) {
+    SInt32 r =
+        CFMessagePortSendRequest(c->remote, id, d, ATTEMPT_S, 0, NULL, NULL);
+    if (r == kCFMessagePortSuccess)
+      break;
+    rc = r == kCFMessagePortSendTimeout ? ipcb_interrupted(ctx)
+                                        : send_error(ctx, r);
+    if (rc)
+      break;
+  }
   if (d)
     CFRelease(d);
-  return r == kCFMessagePortSuccess ? 0 : send_error(ctx, c, r);
+  return rc;
 }
 
 /* Run our mode's run loop until the hello, or a message, has arrived. */
@@ -249,8 +256,6 @@ static int pump(void *ctx, cfmp_ctx *c, int want_hello) {
 static int alloc_buffers(void *ctx, cfmp_ctx *c, const ipcb_cfg *cfg) {
   c->max = cfg->max_bytes;
   c->depth = cfg->depth ? cfg->depth : 1;
-  c->deadline = (CFTimeInterval)cfg->timeout_ns / 1e9;
-  c->send_backstop = cfg->timeout_ns > 0 ? 2 * c->deadline + 1.0 : FOREVER_S;
   c->sbuf = malloc(c->max);
   c->rbuf = malloc((size_t)c->depth * c->max);
   c->rlen = calloc(c->depth, sizeof *c->rlen);

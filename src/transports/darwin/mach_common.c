@@ -22,6 +22,42 @@ int ipcb__mach_fail(void *ctx, const char *call, kern_return_t kr) {
                    mach_error_string(kr), (unsigned)kr);
 }
 
+/* An unsent message comes back in received form (osfmk/ipc/mach_msg.c:
+ * ipc_kmsg_copyout_pseudo): the rights it carried are ours again, and each
+ * out-of-line region a fresh mapping, which mach_msg_destroy frees only
+ * where the kernel set `deallocate`, for a virtual copy alone
+ * (ipc_kmsg.c, ipc_kmsg_deflate_memory_descriptor). So a returned region is
+ * marked ours first, unless it is still the sender's own (at the same place
+ * in `head`). Destroying our sends' own dispositions (COPY_SEND, MAKE_SEND)
+ * is a no-op where nothing was taken (libsyscall mach_msg.c,
+ * mach_msg_destroy_port). */
+static void destroy_returned(mach_msg_header_t *msg, const void *head,
+                             mach_msg_size_t head_size) {
+  if (msg->msgh_bits & MACH_MSGH_BITS_COMPLEX) {
+    mach_msg_body_t *body = (mach_msg_body_t *)(msg + 1);
+    unsigned char *at = (unsigned char *)(body + 1);
+    for (mach_msg_size_t i = 0; i < body->msgh_descriptor_count; i++) {
+      mach_msg_type_descriptor_t *d = (mach_msg_type_descriptor_t *)at;
+      size_t off = (size_t)(at - (unsigned char *)msg), size;
+      if (d->type == MACH_MSG_PORT_DESCRIPTOR)
+        size = sizeof(mach_msg_port_descriptor_t);
+      else if (d->type != MACH_MSG_OOL_DESCRIPTOR)
+        break; /* no other kind is sent here */
+      else {
+        mach_msg_ool_descriptor_t *ool = (mach_msg_ool_descriptor_t *)at;
+        size = sizeof *ool;
+        const mach_msg_ool_descriptor_t *sent =
+            (const mach_msg_ool_descriptor_t *)((const unsigned char *)head +
+                                                off);
+        if (off + size <= head_size && ool->address != sent->address)
+          ool->deallocate = 1;
+      }
+      at += size;
+    }
+  }
+  mach_msg_destroy(msg);
+}
+
 int ipcb__mach_send(void *ctx, ipcb_mach_link *l, mach_msg_header_t *msg,
                     const void *head, mach_msg_size_t head_size) {
   (void)l;
@@ -32,28 +68,33 @@ int ipcb__mach_send(void *ctx, ipcb_mach_link *l, mach_msg_header_t *msg,
                  MACH_PORT_NULL, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
     if (kr == MACH_MSG_SUCCESS)
       return 0;
-    if (kr == MACH_SEND_INVALID_DEST)
+    /* A failed pseudo-receive ORs its MACH_MSG_* bits into the code
+     * (osfmk/ipc/mach_msg.c, mach_msg_trap_send). */
+    kr &= ~MACH_MSG_MASK;
+    if (kr == MACH_SEND_INVALID_DEST) {
+      /* Also when the receiver died while the send waited for room, after
+       * copy-in (osfmk/ipc/ipc_mqueue.c, ipc_mqueue_send: THREAD_RESTART). */
+      destroy_returned(msg, head, head_size);
       return ipcb_fail(ctx, IPCB_EPEERDIED,
                        "mach_msg(send): MACH_SEND_INVALID_DEST, the other "
                        "side's port is gone");
+    }
     if (kr != MACH_SEND_INTERRUPTED)
       return ipcb__mach_fail(ctx, "mach_msg(send)", kr);
-    /* xnu returns an unsent message in received form: rights it carried and
-     * out-of-line memory copied back into our space. Destroy them, as
-     * libsyscall's mach_msg_server does, and send afresh. */
-    mach_msg_destroy(msg);
+    /* Destroyed, as libsyscall's mach_msg_server does, and sent afresh. */
+    destroy_returned(msg, head, head_size);
     int rc = ipcb_interrupted(ctx);
     if (rc)
       return rc;
   }
 }
 
-int ipcb__mach_recv_with(void *ctx, mach_port_t port, mach_msg_header_t *buf,
-                         mach_msg_size_t size, mach_msg_option_t extra) {
+int ipcb__mach_recv(void *ctx, ipcb_mach_link *l, mach_port_t port,
+                    mach_msg_header_t *buf, mach_msg_size_t size) {
+  (void)l;
   for (;;) {
-    kern_return_t kr =
-        mach_msg(buf, MACH_RCV_MSG | MACH_RCV_INTERRUPT | extra, 0, size, port,
-                 MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+    kern_return_t kr = mach_msg(buf, MACH_RCV_MSG | MACH_RCV_INTERRUPT, 0, size,
+                                port, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
     if (kr == MACH_MSG_SUCCESS)
       return 0;
     if (kr == MACH_RCV_TOO_LARGE) /* without MACH_RCV_LARGE: dropped */
@@ -67,12 +108,6 @@ int ipcb__mach_recv_with(void *ctx, mach_port_t port, mach_msg_header_t *buf,
     if (rc)
       return rc;
   }
-}
-
-int ipcb__mach_recv(void *ctx, ipcb_mach_link *l, mach_port_t port,
-                    mach_msg_header_t *buf, mach_msg_size_t size) {
-  (void)l;
-  return ipcb__mach_recv_with(ctx, port, buf, size, 0);
 }
 
 int ipcb__mach_new_port(void *ctx, unsigned qlimit, mach_port_t *out) {

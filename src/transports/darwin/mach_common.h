@@ -53,9 +53,6 @@ int ipcb__mach_send(void *ctx, ipcb_mach_link *l, mach_msg_header_t *msg,
 /* Receive one message on `port` into buf (size includes the trailer). */
 int ipcb__mach_recv(void *ctx, ipcb_mach_link *l, mach_port_t port,
                     mach_msg_header_t *buf, mach_msg_size_t size);
-/* The same with more receive options (a trailer request). */
-int ipcb__mach_recv_with(void *ctx, mach_port_t port, mach_msg_header_t *buf,
-                         mach_msg_size_t size, mach_msg_option_t extra);
 
 /* A receive right whose queue holds qlimit messages (5 at least). */
 int ipcb__mach_new_port(void *ctx, unsigned qlimit, mach_port_t *out);

@@ -185,23 +185,55 @@ static int well_formed(const hello_msg *m) {
          MACH_PORT_VALID(m->port[0].name);
 }
 
-/* The next hello on `on` from process `from`; others are destroyed unread. */
+/* The sender's pid from the audit trailer, which the kernel writes at the
+ * received message's msgh_size (osfmk/ipc/ipc_kmsg.c, ipc_kmsg_get_trailer):
+ * at r->trailer only for a message of a hello's size; -1 for any other. */
+static pid_t sender_of(const hello_rcv *r) {
+  const mach_msg_audit_trailer_t *t =
+      (const mach_msg_audit_trailer_t *)&r->trailer;
+  if (r->m.hdr.msgh_size != sizeof r->m ||
+      t->msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
+      t->msgh_trailer_size < sizeof *t)
+    return -1;
+  return audit_token_to_pid(t->msgh_audit);
+}
+
+/* The next message on `on` from process `from`. A stranger's is destroyed
+ * unread, which releases the rights it carried; one too large for the
+ * buffer the kernel has already destroyed (MACH_RCV_TOO_LARGE without
+ * MACH_RCV_LARGE: osfmk/ipc/mach_msg.c, mach_msg_receive_error). Either way
+ * the wait goes on, so a stranger can neither take part nor end it. */
+static int recv_from(void *ctx, mach_port_t on, pid_t from, hello_rcv *r) {
+  for (;;) {
+    memset(r, 0, sizeof *r);
+    kern_return_t kr =
+        mach_msg(&r->m.hdr, MACH_RCV_MSG | MACH_RCV_INTERRUPT | AUDIT_TRAILER,
+                 0, sizeof *r, on, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+    if (kr == MACH_MSG_SUCCESS && sender_of(r) == from)
+      return 0;
+    if (kr == MACH_MSG_SUCCESS)
+      mach_msg_destroy(&r->m.hdr);
+    else if (kr == MACH_RCV_INTERRUPTED) {
+      int rc = ipcb_interrupted(ctx);
+      if (rc)
+        return rc;
+    } else if (kr != MACH_RCV_TOO_LARGE)
+      return ipcb__mach_fail(ctx, "mach_msg(receive hello)", kr);
+  }
+}
+
 static int recv_hello(void *ctx, mach_port_t on, pid_t from, mach_port_t *other,
                       mach_port_t *extra) {
   hello_rcv r;
-  for (;;) {
-    int rc = ipcb__mach_recv_with(ctx, on, &r.m.hdr, sizeof r, AUDIT_TRAILER);
-    if (rc)
-      return rc;
-    if (audit_token_to_pid(r.trailer.msgh_audit) == from)
-      break;
-    mach_msg_destroy(&r.m.hdr);
-  }
+  int rc = recv_from(ctx, on, from, &r);
+  if (rc)
+    return rc;
   if (!well_formed(&r.m)) {
     mach_msg_destroy(&r.m.hdr);
     return ipcb_fail(ctx, IPCB_ECORRUPT,
-                     "rendezvous: unexpected message (id %d, %u bytes)",
-                     r.m.hdr.msgh_id, r.m.hdr.msgh_size);
+                     "rendezvous: unexpected message from pid %d (id %d, %u "
+                     "bytes)",
+                     (int)from, r.m.hdr.msgh_id, r.m.hdr.msgh_size);
   }
   *other = r.m.port[0].name;
   if (extra)
