@@ -91,8 +91,15 @@ static int serve(const peer_args *a, const ipcb_transport *tr) {
   ipcb__install_wake_signal();
   int rc = ipcb__watchdog_start(&wd, &watch, 0, (pid_t)a->ppid, 0, ch->err,
                                 sizeof ch->err);
-  if (!rc)
+  /* Bracketed like every blocking call, so that a client that dies while
+   * the peer waits in attach (an untimed mach_msg) has the watchdog's
+   * signal end the wait. */
+  uint64_t epoch = 0;
+  if (!rc) {
+    ipcb__enter(ch, &epoch);
     rc = tr->attach(ch->ctx, IPCB_ROLE_PEER, &a->cfg, &rdv);
+    ipcb__leave(ch, &epoch);
+  }
   if (!rc)
     rc = ipcb__peer_serve(ch, &a->opt);
   /* A stop request, or the client gone: leave quietly after cleaning up. */
