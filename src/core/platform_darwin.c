@@ -156,24 +156,22 @@ static long sysctl_long(const char *name, long fallback) {
   return (long)value;
 }
 
+/* A SysV message limit: compiled into xnu (bsd/sys/msg.h), no sysctl. */
+static int fixed_limit(ipcb_limit *out, const char *name, uint64_t value) {
+  out->value = value;
+  snprintf(out->name, sizeof out->name, "%s", name);
+  snprintf(out->how, sizeof out->how,
+           "nothing: it is fixed in the macOS kernel");
+  return 0;
+}
+
 int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {
   switch (id) {
   case IPCB_LIMIT_MSGMAX:
-  case IPCB_LIMIT_MSGMNB:
-    /* SysV message limits are compiled into xnu (MSGMNB 2048), no sysctl. */
-    out->value = 2048;
-    snprintf(out->name, sizeof out->name, "MSGMNB");
-    snprintf(out->how, sizeof out->how,
-             "nothing: it is fixed in the macOS kernel");
-    return 0;
-  case IPCB_LIMIT_MSGTQL:
-    /* Message headers for all queues together (xnu bsd/sys/msg.h MSGTQL,
-     * no sysctl): a queue of small messages holds 40 at most. */
-    out->value = 40;
-    snprintf(out->name, sizeof out->name, "MSGTQL");
-    snprintf(out->how, sizeof out->how,
-             "nothing: it is fixed in the macOS kernel");
-    return 0;
+  case IPCB_LIMIT_MSGMNB: return fixed_limit(out, "MSGMNB", 2048);
+  /* Message headers for all queues together: a queue of small messages
+   * holds 40 at most. */
+  case IPCB_LIMIT_MSGTQL: return fixed_limit(out, "MSGTQL", 40);
   case IPCB_LIMIT_SHMMAX:
   case IPCB_LIMIT_SHMALL:
   case IPCB_LIMIT_SHMSEG: {
