@@ -3,52 +3,37 @@
  *
  * Each side has a local port under a unique name, served by its run loop in
  * a private mode, and sends to the other's with CFMessagePortSendRequest.
- * The client needs one too: CoreFoundation can only answer a request
- * from inside the callout, while the core's peer loop answers after recv()
- * has returned: a reply would need a second thread in the peer and two
- * thread hand-offs per round trip, measured as CFMessagePort's cost. So both
- * directions are one-way requests (no reply mode), two per round trip.
- *
- * A one-way request still costs the receiver a failing send: the callout
- * path builds a reply to the request's reply port, present or not
- * (CFMessagePort.c, __CFMessagePortPerform), and the run loop sends it
- * (CFRunLoop.c, __CFRunLoopRun, after __CFRunLoopDoSource1); on the null
- * port the kernel fails it with MACH_SEND_INVALID_DEST (xnu ipc_kmsg.c,
- * ipc_kmsg_copyin_header_validate). One allocation and one failing
- * mach_msg trap per message received are thus CFMessagePort's own cost.
- *
- * The data handed to the callout points into the Mach message, which
- * CoreFoundation frees when the callout returns (CFMessagePort.h: "it must
- * COPY the data"), so the callout copies it into a receive slot.
+ * CoreFoundation answers a request only from inside the callout, and the
+ * core's peer answers after recv() returns, so a reply would cost a second
+ * peer thread and two hand-offs per round trip: both directions are one-way
+ * requests instead. Each still costs the receiver a failing send: the
+ * callout path builds a reply to the absent reply port (CFMessagePort.c,
+ * __CFMessagePortPerform), the run loop sends it (CFRunLoop.c, after
+ * __CFRunLoopDoSource1), and the kernel refuses it (xnu ipc_kmsg.c,
+ * ipc_kmsg_copyin_header_validate). The callout copies the data it is
+ * handed, which CoreFoundation frees on return (CFMessagePort.h).
  *
  * Waiting. CoreFoundation's mach_msg() calls pass no MACH_*_INTERRUPT, so
- * libsyscall restarts them after the watchdog's signal. One repeating
- * run-loop timer in the private mode therefore asks ipcb_interrupted()
- * every SLICE_S and stops the run loop when the wait must end: a cost per
- * 20 ms of waiting, not per message. The run itself is untimed, since
- * above TIMER_INTERVAL_LIMIT CFRunLoopRunInMode arms no timeout timer
- * (CFRunLoop.c, __CFRunLoopRun), where a short timeout had it create and
- * cancel a dispatch timer on every call.
+ * libsyscall restarts them after the watchdog's signal, with the timeout
+ * they had (xnu libsyscall/mach/mach_msg.c:120-129). One repeating run-loop
+ * timer in the private mode asks ipcb_interrupted() every SLICE_S and stops
+ * the run loop when the wait must end: a cost per 20 ms of waiting, not per
+ * message; the run itself is untimed, since above TIMER_INTERVAL_LIMIT
+ * CFRunLoopRunInMode arms no timeout timer of its own (CFRunLoop.c,
+ * __CFRunLoopRun). A send blocks only while the other side's port is full
+ * (MACH_PORT_QLIMIT_DEFAULT = 5: CoreFoundation sets no limit), and waits
+ * ATTEMPT_S at most before it asks ipcb_interrupted(): a longer timeout,
+ * renewed at every signal, would never run out. The kernel arms that timer
+ * only at a full queue (ipc_mqueue.c:473-502); CoreFoundation does not
+ * destroy a message whose send timed out, so each such attempt leaks the
+ * returned copy of a payload sent out of line.
  *
- * Sending blocks only while the other side's port is full: it holds
- * MACH_PORT_QLIMIT_DEFAULT = 5 messages, as neither CFMachPortCreate nor
- * __CFMessagePortCreateLocal sets a limit. libsyscall restarts such a send
- * after the watchdog's signal with the timeout it had (xnu libsyscall/mach/
- * mach_msg.c:120-129), so a long timeout, renewed every 20 ms once the
- * watchdog signals, would never run out. Each attempt waits ATTEMPT_S at
- * most, then asks ipcb_interrupted() and tries again. The kernel arms that
- * timer only for a send that finds the queue full (ipc_mqueue.c:473-502);
- * CoreFoundation does not destroy a message whose send timed out, so each
- * such attempt leaks the kernel's returned copy of a payload it sent out of
- * line: only a receiver stalled that long costs that.
- *
- * Names. __CFMessagePortCreateLocal publishes the name with
- * bootstrap_check_in, or else bootstrap_register2, and neither
- * CFMessagePortInvalidate nor the deallocation withdraws it. launchd ends
- * the service once the port dies; each side also withdraws its own name by
- * registering MACH_PORT_NULL (as servo's ipc-channel does), for a launchd
- * that does not. Any process of the user may send to either name: the
- * worst it can do is fail the session (an unexpected message). */
+ * Names. __CFMessagePortCreateLocal publishes the name (bootstrap_check_in,
+ * else bootstrap_register2) and nothing in CoreFoundation withdraws it.
+ * launchd ends the service once the port dies; each side also withdraws its
+ * own name by registering MACH_PORT_NULL (as servo's ipc-channel does). Any
+ * process of the user may send to either name: at worst it fails the
+ * session (an unexpected message). */
 #include <CoreFoundation/CoreFoundation.h>
 #include <errno.h>
 #include <mach/mach.h>
