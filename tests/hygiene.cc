@@ -34,16 +34,6 @@
 namespace ipcb_test {
 namespace {
 
-// What the kernel says of one recorded object.
-struct Seen {
-  bool present = false;    // still there, and ours
-  bool others = false;     // the id answers, for another program's object
-  bool mode_known = false; // mode and uid were read
-  unsigned mode = 0;
-  uid_t uid = 0;
-  std::string note; // how it was seen, when not by its mode
-};
-
 // semctl's fourth argument; glibc leaves the union to the caller.
 union SemArg {
   int val;
@@ -154,6 +144,8 @@ Seen LookNamed(const ipcb_tracked_object &o) {
   return seen;
 }
 
+} // namespace
+
 Seen Look(const ipcb_tracked_object &o) {
   if (o.kind == IPCB_OBJ_SYSV_SHM || o.kind == IPCB_OBJ_SYSV_SEM ||
       o.kind == IPCB_OBJ_SYSV_MSG)
@@ -179,6 +171,8 @@ std::string ModeText(const Seen &seen) {
            static_cast<unsigned>(seen.uid));
   return text;
 }
+
+namespace {
 
 // Where each test's records begin, to name the test that made a leak.
 struct Mark {

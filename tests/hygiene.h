@@ -6,12 +6,33 @@
 #define IPCB_TESTS_HYGIENE_H
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <map>
 #include <set>
 #include <string>
 
+#include "ipcb/ipcb.h"
+
 namespace ipcb_test {
+
+// What the kernel says of one recorded object.
+struct Seen {
+  bool present = false;    // still there, and ours
+  bool others = false;     // the id answers, for another program's object
+  bool mode_known = false; // mode and uid were read
+  unsigned mode = 0;
+  uid_t uid = 0;
+  std::string note; // how it was seen, when not by its mode
+};
+
+// Asks the kernel about one recorded object now: SysV ids by IPC_STAT, POSIX
+// shared memory by shm_open and fstat, semaphores and queues by their name.
+Seen Look(const ipcb_tracked_object &o);
+// "POSIX shm /ipcb.1.2", "SysV msg 7".
+std::string Describe(const ipcb_tracked_object &o);
+// "mode 0600, owner uid 1000", or how it was seen when the mode was not read.
+std::string ModeText(const Seen &seen);
 
 // This user's kernel objects that can be seen now, each with its permission
 // bits as the kernel reports them: "shm:123", "sem:7", "msg:9" (SysV),

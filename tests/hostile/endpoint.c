@@ -38,37 +38,68 @@ static int connect_client(hostile_endpoint *h, const ipcb_cfg *cfg,
   return rc;
 }
 
-hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
-                               int *peer_fd, const char **token,
-                               const char **err) {
-  static char text[IPCB_ERR_MAX];
+static char err_text[IPCB_ERR_MAX];
+
+/* A client channel of `transport`, or NULL with err_text filled. */
+static hostile_endpoint *new_endpoint(const char *transport,
+                                      const ipcb_cfg *cfg) {
   const ipcb_transport *tr = ipcb_transport_find(transport);
-  ipcb_cfg cfg = {max_bytes, 1, HOSTILE_TIMEOUT_NS};
-  ipcb_rdv rdv;
-  hostile_endpoint *h = calloc(1, sizeof *h);
-  *err = text;
-  if (!tr || !h) {
-    strcpy(text, tr ? "out of memory" : "no such transport");
+  hostile_endpoint *h = tr ? calloc(1, sizeof *h) : NULL;
+  if (h)
+    h->ch = ipcb__chan_new(tr, IPCB_ROLE_CLIENT, cfg);
+  if (!h || !h->ch) {
+    strcpy(err_text, tr ? "out of memory" : "no such transport");
     free(h);
     return NULL;
   }
-  h->ch = ipcb__chan_new(tr, IPCB_ROLE_CLIENT, &cfg);
+  h->ch->watch = &h->watch;
+  ipcb__install_wake_signal();
+  return h;
+}
+
+/* After a failed setup or attach: the channel's error text, the
+ * rendezvous descriptors closed, everything setup made torn down. */
+static hostile_endpoint *failed(hostile_endpoint *h, ipcb_rdv *rdv) {
+  strcpy(err_text, h->ch->err);
+  for (int i = 0; i < rdv->nfds; i++)
+    close(rdv->fds[i]);
+  hostile_close(h);
+  return NULL;
+}
+
+hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
+                               int *peer_fd, const char **token,
+                               const char **err) {
+  ipcb_cfg cfg = {max_bytes, 1, HOSTILE_TIMEOUT_NS};
+  ipcb_rdv rdv;
   memset(&rdv, 0, sizeof rdv);
-  if (h->ch) {
-    h->ch->watch = &h->watch;
-    ipcb__install_wake_signal();
-  }
-  int rc = h->ch ? connect_client(h, &cfg, &rdv) : -1;
-  if (rc) {
-    strcpy(text, h->ch ? h->ch->err : "out of memory");
-    for (int i = 0; i < rdv.nfds; i++)
-      close(rdv.fds[i]);
-    hostile_close(h);
+  *err = err_text;
+  hostile_endpoint *h = new_endpoint(transport, &cfg);
+  if (!h)
     return NULL;
-  }
+  if (connect_client(h, &cfg, &rdv))
+    return failed(h, &rdv);
   *peer_fd = rdv.nfds ? rdv.fds[0] : -1;
   memcpy(h->token, rdv.token, sizeof h->token);
   *token = h->token;
+  return h;
+}
+
+hostile_endpoint *hostile_setup_only(const char *transport, size_t max_bytes,
+                                     int fds[IPCB_RDV_MAX_FDS], int *nfds,
+                                     const char **err) {
+  ipcb_cfg cfg = {max_bytes, 1, HOSTILE_TIMEOUT_NS};
+  ipcb_rdv rdv;
+  memset(&rdv, 0, sizeof rdv);
+  *err = err_text;
+  *nfds = 0;
+  hostile_endpoint *h = new_endpoint(transport, &cfg);
+  if (!h)
+    return NULL;
+  if (h->ch->tr->setup(h->ch->ctx, &cfg, &rdv))
+    return failed(h, &rdv);
+  memcpy(fds, rdv.fds, sizeof rdv.fds);
+  *nfds = rdv.nfds;
   return h;
 }
 

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "ipcb/transport.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,6 +20,13 @@ typedef struct hostile_endpoint hostile_endpoint;
 hostile_endpoint *hostile_open(const char *transport, size_t max_bytes,
                                int *peer_fd, const char **token,
                                const char **err);
+/* Runs only the transport's setup(), with no peer: every object it makes
+ * exists, and no other process holds one. fds[0..*nfds) are the rendezvous
+ * descriptors, the test's to close; hostile_close() tears the rest down.
+ * NULL with *err filled on failure. */
+hostile_endpoint *hostile_setup_only(const char *transport, size_t max_bytes,
+                                     int fds[IPCB_RDV_MAX_FDS], int *nfds,
+                                     const char **err);
 /* Receives one message of n bytes and releases it: 0 or a negative code,
  * with *err the endpoint's error text. */
 int hostile_recv(hostile_endpoint *h, size_t n, const char **err);
