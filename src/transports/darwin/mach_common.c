@@ -58,9 +58,8 @@ static void destroy_returned(mach_msg_header_t *msg, const void *head,
   mach_msg_destroy(msg);
 }
 
-int ipcb__mach_send(void *ctx, ipcb_mach_link *l, mach_msg_header_t *msg,
-                    const void *head, mach_msg_size_t head_size) {
-  (void)l;
+int ipcb__mach_send(void *ctx, mach_msg_header_t *msg, const void *head,
+                    mach_msg_size_t head_size) {
   for (;;) {
     memcpy(msg, head, head_size);
     kern_return_t kr =
@@ -89,9 +88,8 @@ int ipcb__mach_send(void *ctx, ipcb_mach_link *l, mach_msg_header_t *msg,
   }
 }
 
-int ipcb__mach_recv(void *ctx, ipcb_mach_link *l, mach_port_t port,
-                    mach_msg_header_t *buf, mach_msg_size_t size) {
-  (void)l;
+int ipcb__mach_recv(void *ctx, mach_port_t port, mach_msg_header_t *buf,
+                    mach_msg_size_t size) {
   for (;;) {
     kern_return_t kr = mach_msg(buf, MACH_RCV_MSG | MACH_RCV_INTERRUPT, 0, size,
                                 port, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);

@@ -14,7 +14,6 @@
  * (MACH_RCV_INTERRUPT, MACH_SEND_INTERRUPT). */
 typedef struct ipcb_mach_link {
   int ready;
-  ipcb_role role;
   unsigned qlimit; /* messages rx queues, at most MACH_PORT_QLIMIT_MAX */
   mach_port_t rx;  /* receive right: messages for this side */
   mach_port_t tx;  /* send right to the other side's rx */
@@ -47,12 +46,12 @@ int ipcb__mach_connect(void *ctx, ipcb_mach_link *l, ipcb_role role,
 /* Send the message at msg to l->tx. The first head_size bytes are copied from
  * head before each attempt, because an interrupted send hands the message
  * back in received form. */
-int ipcb__mach_send(void *ctx, ipcb_mach_link *l, mach_msg_header_t *msg,
-                    const void *head, mach_msg_size_t head_size);
+int ipcb__mach_send(void *ctx, mach_msg_header_t *msg, const void *head,
+                    mach_msg_size_t head_size);
 
 /* Receive one message on `port` into buf (size includes the trailer). */
-int ipcb__mach_recv(void *ctx, ipcb_mach_link *l, mach_port_t port,
-                    mach_msg_header_t *buf, mach_msg_size_t size);
+int ipcb__mach_recv(void *ctx, mach_port_t port, mach_msg_header_t *buf,
+                    mach_msg_size_t size);
 
 /* A receive right whose queue holds qlimit messages (5 at least). */
 int ipcb__mach_new_port(void *ctx, unsigned qlimit, mach_port_t *out);

@@ -90,7 +90,7 @@ static int machmsg_send(void *ctx, size_t n) {
     head.index = (uint32_t)i;
     head.count = (uint32_t)count;
     head.total = n;
-    int rc = ipcb__mach_send(ctx, &c->link, &at->hdr, &head, sizeof head);
+    int rc = ipcb__mach_send(ctx, &at->hdr, &head, sizeof head);
     if (rc)
       return rc;
   }
@@ -126,7 +126,7 @@ static int machmsg_recv(void *ctx, const void **p, size_t *n) {
     unsigned char saved[sizeof *at];
     memcpy(saved, at, sizeof saved); /* the previous chunk's last bytes */
     int rc = ipcb__mach_recv(
-        ctx, &c->link, c->link.rx, &at->hdr,
+        ctx, c->link.rx, &at->hdr,
         wire_size(room) + (mach_msg_size_t)sizeof(mach_msg_max_trailer_t));
     if (!rc)
       rc = check_chunk(ctx, c, at, i, &total);

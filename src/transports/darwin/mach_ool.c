@@ -71,13 +71,13 @@ int ipcb__ool_send(void *ctx, size_t n) {
   head.ool.deallocate = 0; /* the region is reused for the next message */
   head.ool.copy = c->copy;
   head.ool.type = MACH_MSG_OOL_DESCRIPTOR;
-  return ipcb__mach_send(ctx, &c->link, &m.hdr, &head, sizeof head);
+  return ipcb__mach_send(ctx, &m.hdr, &head, sizeof head);
 }
 
 int ipcb__ool_recv(void *ctx, const void **p, size_t *n) {
   ipcb_ool_ctx *c = ctx;
   ool_rcv r;
-  int rc = ipcb__mach_recv(ctx, &c->link, c->link.rx, &r.m.hdr, sizeof r);
+  int rc = ipcb__mach_recv(ctx, c->link.rx, &r.m.hdr, sizeof r);
   if (rc)
     return rc;
   if (!(r.m.hdr.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||

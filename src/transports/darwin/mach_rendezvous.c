@@ -153,7 +153,6 @@ int ipcb__mach_setup(void *ctx, ipcb_mach_link *l, const ipcb_cfg *cfg,
                      ipcb_rdv *rdv) {
   (void)cfg;
   l->ready = 1;
-  l->role = IPCB_ROLE_CLIENT;
   make_name(l->name, sizeof l->name);
   int rc = publish(ctx, l);
   if (!rc)
@@ -253,7 +252,7 @@ static int connect_peer(void *ctx, ipcb_mach_link *l, mach_port_t *extra) {
   int rc = ipcb__mach_new_port(ctx, l->qlimit, &l->rx);
   if (!rc) {
     fill_hello(&head, server, l->rx, MACH_PORT_NULL);
-    rc = ipcb__mach_send(ctx, l, &m.hdr, &head, sizeof head);
+    rc = ipcb__mach_send(ctx, &m.hdr, &head, sizeof head);
   }
   mach_port_deallocate(mach_task_self(), server);
   if (rc)
@@ -270,7 +269,7 @@ static int connect_client(void *ctx, ipcb_mach_link *l, mach_port_t extra) {
   if (rc)
     return rc;
   fill_hello(&head, l->tx, l->rx, extra);
-  return ipcb__mach_send(ctx, l, &m.hdr, &head, sizeof head);
+  return ipcb__mach_send(ctx, &m.hdr, &head, sizeof head);
 }
 
 int ipcb__mach_connect(void *ctx, ipcb_mach_link *l, ipcb_role role,
@@ -281,7 +280,6 @@ int ipcb__mach_connect(void *ctx, ipcb_mach_link *l, ipcb_role role,
   if (role == IPCB_ROLE_CLIENT)
     return connect_client(ctx, l, extra ? *extra : MACH_PORT_NULL);
   l->ready = 1;
-  l->role = IPCB_ROLE_PEER;
   if (!rdv->token[0] || strlen(rdv->token) >= sizeof l->name)
     return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
   snprintf(l->name, sizeof l->name, "%s", rdv->token);

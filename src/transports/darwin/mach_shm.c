@@ -141,7 +141,7 @@ static int shm_send(void *ctx, size_t n) {
   head.seq = c->sent;
   head.size = n;
   atomic_thread_fence(memory_order_release);
-  int rc = ipcb__mach_send(ctx, &c->link, &m.hdr, &head, sizeof head);
+  int rc = ipcb__mach_send(ctx, &m.hdr, &head, sizeof head);
   if (!rc)
     c->sent++;
   return rc;
@@ -150,7 +150,7 @@ static int shm_send(void *ctx, size_t n) {
 static int shm_recv(void *ctx, const void **p, size_t *n) {
   shm_ctx *c = ctx;
   note_rcv r;
-  int rc = ipcb__mach_recv(ctx, &c->link, c->link.rx, &r.m.hdr, sizeof r);
+  int rc = ipcb__mach_recv(ctx, c->link.rx, &r.m.hdr, sizeof r);
   if (rc)
     return rc;
   if ((r.m.hdr.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||

@@ -48,7 +48,6 @@ typedef struct ring_ctl {
 
 typedef struct ulock_ctx {
   int ready;
-  ipcb_role role;
   unsigned char *base;
   size_t size, slot;
   unsigned depth, tx_dir, rx_dir;
@@ -168,7 +167,6 @@ static int ulock_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                         const ipcb_rdv *rdv) {
   ulock_ctx *c = ctx;
   c->ready = 1;
-  c->role = role;
   c->depth = cfg->depth;
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
