@@ -31,6 +31,17 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ipc_bench: %s\n", error.c_str());
     return 2;
   }
+  // What killed runs left where no survivor could see it (see README,
+  // "Nothing left behind").
+  ipcb_sweep_report swept;
+  if (ipcb_sweep_dead_runs(&swept) > 0 || swept.busy > 0)
+    fprintf(stderr,
+            "ipc_bench: removed %u objects left by %u killed runs of this "
+            "user%s\n",
+            swept.removed, swept.runs,
+            swept.busy ? "; some are still attached by a live process and "
+                         "stay until a later start"
+                       : "");
   if (flags.list) {
     ipcb::PrintTransportList();
     return 0;

@@ -72,11 +72,13 @@ int StatSysv(ipcb_obj_kind kind, int id, struct ipc_perm *perm, pid_t *cpid) {
 // only once the kernel's sequence for it wraps (Linux ipc/util.c; xnu: 15
 // bits per slot), so the object that answers may be another's. A segment
 // names its creator, and no other process holds our pid while we run:
-// exact. Sets and queues keep no creator; a time does not help either (any
-// later holder of the id was made after ours, so during the run), so ours is
-// this user's IPC_PRIVATE object: another program would need the wrap and
-// the same user. EACCES counts as ours: a mode that denies us reading.
-Seen LookSysv(ipcb_obj_kind kind, int id) {
+// exact. Sets and queues keep no creator, but the core made each under a
+// random key that it recorded (ipcb_sysv_create): this user's object under
+// that key is ours. `key` -1 asks only the creator (segments found by a
+// listing); a segment removed while still attached loses its key (Linux
+// gives it IPC_PRIVATE), and its creator still names it. EACCES counts as
+// ours: a mode that denies us reading.
+Seen LookSysv(ipcb_obj_kind kind, int id, long key) {
   Seen seen;
   struct ipc_perm perm;
   pid_t cpid;
@@ -85,8 +87,11 @@ Seen LookSysv(ipcb_obj_kind kind, int id) {
     seen.note = std::string("IPC_STAT: ") + strerror(errno);
     return seen;
   }
-  bool ours = perm.cuid == geteuid() && KeyOf(perm) == IPC_PRIVATE &&
-              (kind != IPCB_OBJ_SYSV_SHM || cpid == getpid());
+  bool shm = kind == IPCB_OBJ_SYSV_SHM;
+  bool same_key = key < 0 || KeyOf(perm) == static_cast<key_t>(key) ||
+                  (shm && KeyOf(perm) == IPC_PRIVATE);
+  bool ours = perm.cuid == geteuid() && same_key &&
+              (!shm || cpid == getpid()) && (shm || key >= 0);
   seen.present = ours;
   seen.others = !ours;
   seen.mode_known = true;
@@ -149,7 +154,7 @@ Seen LookNamed(const ipcb_tracked_object &o) {
 Seen Look(const ipcb_tracked_object &o) {
   if (o.kind == IPCB_OBJ_SYSV_SHM || o.kind == IPCB_OBJ_SYSV_SEM ||
       o.kind == IPCB_OBJ_SYSV_MSG)
-    return LookSysv(o.kind, o.id);
+    return LookSysv(o.kind, o.id, o.key);
   return LookNamed(o);
 }
 
@@ -324,7 +329,7 @@ std::string Untracked(const std::vector<ipcb_tracked_object> &record,
   std::string ours = "ipcb." + std::to_string(getpid()) + ".", out;
   for (const std::string &object : KernelObjects()) {
     if (object.rfind("shm:", 0) == 0) {
-      Seen seen = LookSysv(IPCB_OBJ_SYSV_SHM, std::stoi(object.substr(4)));
+      Seen seen = LookSysv(IPCB_OBJ_SYSV_SHM, std::stoi(object.substr(4)), -1);
       if (seen.present && !known.count(object.substr(4)))
         out += "\n  " + object + " (" + ModeText(seen) + "), not tracked";
     }

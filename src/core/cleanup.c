@@ -51,12 +51,13 @@ typedef struct recorded {
 static recorded history[IPCB_TRACKED_HISTORY_MAX];
 static _Atomic size_t history_next;
 
-static void record(ipcb_obj_kind kind, int id, const char *name) {
+static void record(ipcb_obj_kind kind, int id, long key, const char *name) {
   size_t i = atomic_fetch_add(&history_next, 1);
   if (i >= IPCB_TRACKED_HISTORY_MAX)
     return; /* counted, not kept: the reader learns it from the count */
   history[i].o.kind = kind;
   history[i].o.id = id;
+  history[i].o.key = key;
   snprintf(history[i].o.name, sizeof history[i].o.name, "%s", name ? name : "");
   atomic_store(&history[i].ready, 1);
 }
@@ -76,8 +77,8 @@ void ipcb_tracked_history_reset(void) {
   atomic_store(&history_next, 0);
 }
 
-static void add(ipcb_obj_kind kind, int id, const char *name) {
-  record(kind, id, name);
+static void add(ipcb_obj_kind kind, int id, long key, const char *name) {
+  record(kind, id, key, name);
   for (int i = 0; i < MAX_TRACKED; i++) {
     int expected = 0;
     if (!atomic_compare_exchange_strong(&objects[i].used, &expected, -1))
@@ -101,10 +102,13 @@ static void drop(ipcb_obj_kind kind, int id, const char *name) {
   }
 }
 
-void ipcb_track_id(ipcb_obj_kind kind, int id) { add(kind, id, NULL); }
+void ipcb_track_id(ipcb_obj_kind kind, int id) { add(kind, id, 0, NULL); }
+void ipcb__track_keyed(ipcb_obj_kind kind, int id, long key) {
+  add(kind, id, key, NULL);
+}
 void ipcb_untrack_id(ipcb_obj_kind kind, int id) { drop(kind, id, NULL); }
 void ipcb_track_name(ipcb_obj_kind kind, const char *name) {
-  add(kind, -1, name);
+  add(kind, -1, 0, name);
 }
 void ipcb_untrack_name(ipcb_obj_kind kind, const char *name) {
   drop(kind, -1, name);
@@ -159,6 +163,8 @@ static void on_fatal_signal(int sig) {
   for (int i = 0; i < MAX_TRACKED; i++)
     if (atomic_load(&objects[i].used) == 1)
       remove_object(&objects[i]);
+  /* And what was created but not yet tracked, by the journal. */
+  ipcb__sweep_own_journal();
   signal(sig, SIG_DFL);
   raise(sig); /* die of the same signal: the conventional status */
 }
@@ -189,4 +195,5 @@ void ipcb_unique_name(char *out, size_t len) {
   /* 31 characters at most: macOS limits POSIX shm and sem names to 31. */
   snprintf(out, len, "/ipcb.%d.%u.%08x", (int)getpid(), n % 100000,
            (unsigned)noise);
+  ipcb__journal_name(out);
 }

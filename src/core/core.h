@@ -98,6 +98,29 @@ int ipcb__peer_serve(ipcb_chan *ch, const ipcb_options *opt);
 /* cleanup.c */
 void ipcb__cleanup_add_peer(pid_t pid);
 void ipcb__cleanup_remove_peer(pid_t pid);
+/* ipcb_track_id for an object made under `key` (ipcb_sysv_create). */
+void ipcb__track_keyed(ipcb_obj_kind kind, int id, long key);
+
+/* journal.c and sweep.c: the crash journal, and removing a dead process's
+ * objects by it. */
+#define IPCB_JOURNAL_MAGIC "ipcb-journal"
+#define IPCB_JOURNAL_PREFIX "ipcb-journal."
+#define IPCB_JOURNAL_PATH_MAX 512
+#define IPCB_JOURNAL_LINE_MAX 128
+/* <dir>/ipcb-journal.<euid>.<pid><suffix> */
+void ipcb__journal_path(pid_t pid, const char *suffix, char *out, size_t len);
+/* Writes a POSIX name down before it is created (ipcb_unique_name). */
+void ipcb__journal_name(const char *name);
+/* For the signal handler: the journal's descriptor (-1: none) and path. */
+int ipcb__journal_fd_for_signal(void);
+const char *ipcb__journal_own_path(void);
+/* Removes what this process's journal lists, then the journal. */
+void ipcb__sweep_own_journal(void);
+/* Sweeps the journal of `pid` once that process is dead, waiting up to
+ * wait_ns for its lock to drop; nothing while it lives. */
+void ipcb__sweep_journal_of(pid_t pid, int64_t wait_ns);
+/* How long a survivor waits for the dead side's journal lock to drop. */
+#define IPCB_SURVIVOR_WAIT_NS (1000 * 1000 * 1000LL)
 
 /* peer.c: set by SIGTERM/SIGINT in the peer. */
 int ipcb__peer_should_stop(void);
@@ -106,5 +129,10 @@ int ipcb__peer_should_stop(void);
 int ipcb__self_exe(char *out, size_t len);
 /* In the peer: stop (SIGTERM to self) when `parent` exits. */
 int ipcb__watch_parent(pid_t parent, char *err, size_t errlen);
+/* Where crash journals live: private to the user, or a directory whose
+ * sticky bit keeps other users from removing ours. */
+void ipcb__journal_dir(char *out, size_t len);
+/* The IPC namespace of this process (Linux), 0 where there are none. */
+unsigned long long ipcb__ipc_namespace(void);
 
 #endif /* IPCB_CORE_H */

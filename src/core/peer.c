@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 
@@ -114,6 +115,17 @@ static int serve(const peer_args *a, const ipcb_transport *tr) {
   return quiet ? 0 : rc;
 }
 
+/* The survivor's duty: a client that died may have made objects it never
+ * handed over (or that this peer never got to), and nobody else alive
+ * knows them; its journal does. Nothing is done while the client lives
+ * (its journal stays locked), so a peer that merely failed leaves the
+ * client's objects to the client. getppid() changes once it is gone. */
+static int finish(const peer_args *a, int status) {
+  if (a->ppid > 0 && getppid() != (pid_t)a->ppid)
+    ipcb__sweep_journal_of((pid_t)a->ppid, IPCB_SURVIVOR_WAIT_NS);
+  return status;
+}
+
 int ipcb_peer_main_if_requested(int argc, char **argv) {
   const char *name = arg_value(argc, argv, "--ipc_peer=");
   peer_args a;
@@ -130,7 +142,7 @@ int ipcb_peer_main_if_requested(int argc, char **argv) {
     return 2;
   }
   if (ipcb__watch_parent((pid_t)a.ppid, peer_error, sizeof peer_error) != 0)
-    return 1;
+    return finish(&a, 1);
   /* Both sides at one class: a peer left at a lower one could run on the
    * efficiency cores, and its slowness would be timed as the mechanism's. */
   int rc = ipcb_set_thread_class(a.opt.qos);
@@ -138,12 +150,12 @@ int ipcb_peer_main_if_requested(int argc, char **argv) {
     ipcb__set_err(peer_error, sizeof peer_error,
                   "peer: cannot set QoS class %d: %s", (int)a.opt.qos,
                   ipcb_errno_name(-rc));
-    return 1;
+    return finish(&a, 1);
   }
   if (a.opt.pin_peer && ipcb_pin_self(a.opt.peer_cpu) != 0) {
     ipcb__set_err(peer_error, sizeof peer_error, "peer: cannot pin to CPU %d",
                   a.opt.peer_cpu);
-    return 1;
+    return finish(&a, 1);
   }
-  return serve(&a, tr) == 0 ? 0 : 1;
+  return finish(&a, serve(&a, tr) == 0 ? 0 : 1);
 }

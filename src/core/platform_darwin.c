@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/event.h>
 #include <sys/sysctl.h>
@@ -21,6 +22,21 @@ int ipcb__self_exe(char *out, size_t len) {
     return -ENAMETOOLONG;
   return 0;
 }
+
+/* The per-user temporary directory (/var/folders/.../T), mode 0700. */
+void ipcb__journal_dir(char *out, size_t len) {
+  size_t n = confstr(_CS_DARWIN_USER_TEMP_DIR, out, len);
+  if (n == 0 || n > len) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, len, "%s", tmp && *tmp ? tmp : "/tmp");
+    n = strlen(out) + 1;
+  }
+  if (n > 2 && out[n - 2] == '/')
+    out[n - 2] = '\0';
+}
+
+/* macOS has no IPC namespaces. */
+unsigned long long ipcb__ipc_namespace(void) { return 0; }
 
 static void *parent_watch_thread(void *arg) {
   int kq = (int)(intptr_t)arg;

@@ -3,9 +3,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -43,6 +45,26 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
     return IPCB_EPEERDIED;
   }
   return 0;
+}
+
+/* /dev/shm: where POSIX shared memory and semaphores live, so a journal
+ * shares their fate: a container's or a namespace's private /dev/shm holds
+ * its own journals and objects together. Sticky and world-writable, so no
+ * other user can remove ours. */
+void ipcb__journal_dir(char *out, size_t len) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(out, len, "%s",
+           access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm"
+           : tmp && *tmp                        ? tmp
+                                                : "/tmp");
+}
+
+/* SysV keys and queue names are per IPC namespace: a journal records its
+ * namespace so that a sweep in another one leaves it alone. */
+unsigned long long ipcb__ipc_namespace(void) {
+  struct stat st;
+  return stat("/proc/self/ns/ipc", &st) == 0 ? (unsigned long long)st.st_ino
+                                             : 0;
 }
 
 int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out) {

@@ -191,6 +191,7 @@ void ipcb_session_close(ipcb_session *s) {
   if (s->peer > 0) {
     ipcb__stop_peer(s->peer);
     ipcb__cleanup_remove_peer(s->peer);
+    ipcb__sweep_journal_of(s->peer, 0); /* reaped: anything it made */
   }
   ipcb__watchdog_stop(s->wd);
   if (s->ch) {

@@ -120,6 +120,19 @@ void ipcb_format_size(size_t n, char *out, size_t len);
 /* SIGINT/SIGTERM remove every tracked kernel object, stop the peers, then
  * die of the same signal. Call once from main(). */
 void ipcb_install_cleanup_handlers(void);
+/* Removes the kernel objects that earlier runs of this user left when they
+ * were killed (SIGKILL, a crash) before anyone else knew them: only objects
+ * listed in the crash journal of a process that is dead, still owned by
+ * this user and still the object the journal names. Returns the number
+ * removed; `out` says from how many journals, and how many objects were
+ * left because a live process has them attached or they are not ours. */
+typedef struct ipcb_sweep_report {
+  unsigned runs, removed, busy, foreign;
+} ipcb_sweep_report;
+int ipcb_sweep_dead_runs(ipcb_sweep_report *out);
+/* The crash journal that process `pid` keeps while it lives (it exists
+ * only once the process has made an object): for tools and tests. */
+void ipcb_journal_path(int pid, char *out, size_t len);
 /* Number of tracked objects still alive (0 after a clean run). */
 size_t ipcb_tracked_count(void);
 /* Every object tracked in this process since the last reset, removed or not:
@@ -130,6 +143,7 @@ size_t ipcb_tracked_count(void);
 typedef struct ipcb_tracked_object {
   ipcb_obj_kind kind;
   int id;        /* the SysV id, or -1 */
+  long key;      /* the SysV key it was made under (0: IPC_PRIVATE) */
   char name[80]; /* the POSIX name or path, or "" */
 } ipcb_tracked_object;
 /* Copies up to cap kept records, oldest first, and returns how many objects

@@ -270,8 +270,19 @@ int ipcb_fdstream_send(void *ctx, size_t n);
 int ipcb_fdstream_recv(void *ctx, const void **p, size_t *n);
 void ipcb_fdstream_teardown(void *ctx, ipcb_role role);
 
-/* A name no other process can predict: "/ipcb.<pid>.<counter>.<random>". */
+/* A name no other process can predict: "/ipcb.<pid>.<counter>.<random>".
+ * It is written in the crash journal before it is returned, so an object
+ * made under it that a SIGKILL leaves behind is removed by whoever outlives
+ * this process (its peer, or the next start of ipc_bench). */
 void ipcb_unique_name(char *out, size_t len);
+
+/* Creates a SysV object private to the user (0600): IPCB_OBJ_SYSV_SHM of
+ * `size_or_count` bytes, IPCB_OBJ_SYSV_SEM of that many semaphores, or
+ * IPCB_OBJ_SYSV_MSG. Under a fresh random key written in the crash journal
+ * before the call (an IPC_PRIVATE object left by a SIGKILL could never be
+ * told from another program's), and tracked. Returns the id, or -1 with
+ * errno from shmget/semget/msgget. */
+int ipcb_sysv_create(ipcb_obj_kind kind, size_t size_or_count);
 
 #ifdef __cplusplus
 }

@@ -59,7 +59,7 @@ static int msg_probe(char *why, size_t len) {
              err ? ipcb_errno_name(-err) : "it reads 0");
     return err == -EMFILE ? IPCB_ELIMIT : IPCB_EUNAVAIL;
   }
-  int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  int id = ipcb_sysv_create(IPCB_OBJ_SYSV_MSG, 0);
   if (id < 0 && errno == ENOSPC) {
     no_queue_left(why, len);
     return IPCB_ELIMIT;
@@ -69,22 +69,20 @@ static int msg_probe(char *why, size_t len) {
              strerror(errno));
     return IPCB_EUNAVAIL;
   }
-  ipcb_track_id(IPCB_OBJ_SYSV_MSG, id); /* a SIGINT right here removes it */
-  msgctl(id, IPC_RMID, NULL);
+  msgctl(id, IPC_RMID, NULL); /* tracked till here: a SIGINT removes it */
   ipcb_untrack_id(IPCB_OBJ_SYSV_MSG, id);
   return 0;
 }
 
 static int new_queue(void *ctx, int *id) {
-  *id = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+  *id = ipcb_sysv_create(IPCB_OBJ_SYSV_MSG, 0);
   if (*id < 0 && errno == ENOSPC) {
     char why[512];
     no_queue_left(why, sizeof why);
     return ipcb_fail(ctx, IPCB_ELIMIT, "%s", why);
   }
   if (*id < 0)
-    return ipcb_fail_errno(ctx, "msgget(IPC_PRIVATE, 0600)");
-  ipcb_track_id(IPCB_OBJ_SYSV_MSG, *id);
+    return ipcb_fail_errno(ctx, "msgget(IPC_CREAT | IPC_EXCL, 0600)");
   return 0;
 }
 

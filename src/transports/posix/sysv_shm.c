@@ -117,22 +117,20 @@ static int shmall_failure(void *ctx, size_t bytes, int err) {
 
 static int create_segment(void *ctx, int *id, size_t bytes) {
   ipcb_limit max;
-  *id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | IPC_EXCL | 0600);
-  if (*id >= 0) {
-    ipcb_track_id(IPCB_OBJ_SYSV_SHM, *id);
+  *id = ipcb_sysv_create(IPCB_OBJ_SYSV_SHM, bytes);
+  if (*id >= 0)
     return 0;
-  }
   int err = errno, rc;
   if (err == EINVAL && ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &max) == 0)
     return ipcb_fail_limit(ctx, "shmget", bytes, max.name, max.value, max.how);
   if ((rc = shmall_failure(ctx, bytes, err)) != 0)
     return rc;
   errno = err;
-  return ipcb_fail_errno(ctx, "shmget(IPC_PRIVATE, 0600)");
+  return ipcb_fail_errno(ctx, "shmget(IPC_CREAT | IPC_EXCL, 0600)");
 }
 
 static int create_semaphores(void *ctx, shm_ctx *c) {
-  c->sem_id = semget(IPC_PRIVATE, NSEMS, IPC_CREAT | IPC_EXCL | 0600);
+  c->sem_id = ipcb_sysv_create(IPCB_OBJ_SYSV_SEM, NSEMS);
   if (c->sem_id < 0 && errno == ENOSPC)
     return ipcb_fail(ctx, IPCB_ELIMIT,
                      "semget: ENOSPC: the system-wide number of semaphore sets "
@@ -140,8 +138,7 @@ static int create_semaphores(void *ctx, shm_ctx *c) {
                      "fields 4 and 2 of kernel.sem; macOS: kern.sysv.semmni, "
                      "kern.sysv.semmns); stale sets show in ipcs -s");
   if (c->sem_id < 0)
-    return ipcb_fail_errno(ctx, "semget(IPC_PRIVATE, 0600)");
-  ipcb_track_id(IPCB_OBJ_SYSV_SEM, c->sem_id);
+    return ipcb_fail_errno(ctx, "semget(IPC_CREAT | IPC_EXCL, 0600)");
   unsigned short init[NSEMS] = {0};
   union {
     int val;

@@ -1,0 +1,202 @@
+/* The crash journal: every kernel object this process is about to create,
+ * written down before it exists.
+ *
+ * A SIGKILL cannot be caught, so a client killed between creating an object
+ * and handing it to its peer leaves it where nobody knows it: IPC_PRIVATE
+ * ids and POSIX names have no owner that the kernel cleans up after. The
+ * journal is that owner. It is a file <dir>/ipcb-journal.<euid>.<pid>,
+ * created 0600 and held under flock(LOCK_EX) for the life of the process;
+ * the kernel drops the lock when the process dies, however it dies, so a
+ * journal that can be locked is a dead process's (sweep.c removes what it
+ * lists). Lines, appended under a mutex at offsets handed out here:
+ *   ipcb-journal 1 <pid> <ipc namespace>   the header
+ *   n <name>                               a POSIX name (ipcb_unique_name)
+ *   k <shm|sem|msg> <key> <id>             a SysV key; the id, 11 columns
+ *                                          left blank, is filled in once
+ *                                          the object exists
+ * The file is first made under a ".new" name and renamed once locked, so no
+ * sweeper can ever lock a live process's journal. Journaling is best effort:
+ * a journal that cannot be made is said once on stderr, and the run goes on
+ * without that safety net. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/random.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define ID_COLUMNS 11
+
+static struct {
+  pthread_mutex_t lock;
+  int fd;     /* -1: not open */
+  pid_t pid;  /* the owner; another value means a fork's child */
+  off_t end;  /* where the next line goes */
+  int warned; /* the failure was said */
+  char path[IPCB_JOURNAL_PATH_MAX];
+} journal = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, ""};
+
+/* The journal's fd and path for the signal handler, which may not lock. */
+static _Atomic int signal_fd = -1;
+
+void ipcb__journal_path(pid_t pid, const char *suffix, char *out, size_t len) {
+  char dir[IPCB_JOURNAL_PATH_MAX - 48];
+  ipcb__journal_dir(dir, sizeof dir);
+  snprintf(out, len, "%s/" IPCB_JOURNAL_PREFIX "%u.%d%s", dir,
+           (unsigned)geteuid(), (int)pid, suffix);
+}
+
+void ipcb_journal_path(int pid, char *out, size_t len) {
+  ipcb__journal_path((pid_t)pid, "", out, len);
+}
+
+static void at_exit(void) {
+  if (journal.fd < 0 || journal.pid != getpid())
+    return;
+  /* Left over only by a transport that failed to remove an object, or a
+   * thread still in setup: remove them too, as a killed run's would be. */
+  if (ipcb_tracked_count() != 0)
+    ipcb__sweep_own_journal();
+  else
+    unlink(journal.path);
+}
+
+static void warn_once(const char *what, int err) {
+  if (journal.warned++)
+    return;
+  fprintf(stderr,
+          "ipc_bench: cannot keep the crash journal %s (%s: %s); objects that "
+          "a SIGKILL of this run leaves behind will not be removed by the "
+          "next start\n",
+          journal.path, what, ipcb_errno_name(err));
+}
+
+/* Made under a name no sweeper reads, locked, then given its name. */
+static int make_journal(void) {
+  char tmp[IPCB_JOURNAL_PATH_MAX], head[96];
+  pid_t self = getpid();
+  ipcb__journal_path(self, ".new", tmp, sizeof tmp);
+  ipcb__journal_path(self, "", journal.path, sizeof journal.path);
+  /* A journal under our pid is a dead run's whose pid we were given. */
+  ipcb__sweep_journal_of(self, 0);
+  unlink(tmp);
+  int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return warn_once("open", errno), -1;
+  int n = snprintf(head, sizeof head, "%s 1 %d %llu\n", IPCB_JOURNAL_MAGIC,
+                   (int)self, (unsigned long long)ipcb__ipc_namespace());
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
+      pwrite(fd, head, (size_t)n, 0) != n || rename(tmp, journal.path) != 0) {
+    warn_once("flock/write/rename", errno);
+    close(fd);
+    unlink(tmp);
+    return -1;
+  }
+  if (journal.pid == 0)
+    atexit(at_exit);
+  journal.fd = fd;
+  journal.pid = self;
+  journal.end = n;
+  atomic_store(&signal_fd, fd);
+  return 0;
+}
+
+/* Appends one line; returns its offset, or -1 when there is no journal. */
+static off_t append(const char *line, size_t n) {
+  off_t at = -1;
+  pthread_mutex_lock(&journal.lock);
+  if (journal.fd >= 0 && journal.pid != getpid()) {
+    close(journal.fd); /* a fork's copy: the lock stays the parent's */
+    journal.fd = -1;
+    atomic_store(&signal_fd, -1);
+  }
+  if (journal.fd >= 0 || make_journal() == 0) {
+    if (pwrite(journal.fd, line, n, journal.end) == (ssize_t)n) {
+      at = journal.end;
+      journal.end += (off_t)n;
+    } else {
+      warn_once("write", errno);
+    }
+  }
+  pthread_mutex_unlock(&journal.lock);
+  return at;
+}
+
+/* Rewrites part of a line appended before (the id of a SysV key). */
+static void overwrite(off_t at, const char *text, size_t n) {
+  pthread_mutex_lock(&journal.lock);
+  if (journal.fd >= 0 && pwrite(journal.fd, text, n, at) != (ssize_t)n)
+    warn_once("write", errno);
+  pthread_mutex_unlock(&journal.lock);
+}
+
+void ipcb__journal_name(const char *name) {
+  char line[IPCB_JOURNAL_LINE_MAX];
+  int n = snprintf(line, sizeof line, "n %s\n", name);
+  if (n > 0 && (size_t)n < sizeof line)
+    append(line, (size_t)n);
+}
+
+static const char *kind_word(ipcb_obj_kind kind) {
+  return kind == IPCB_OBJ_SYSV_SHM   ? "shm"
+         : kind == IPCB_OBJ_SYSV_SEM ? "sem"
+                                     : "msg";
+}
+
+static key_t fresh_key(void) {
+  uint32_t k = 0;
+  while (k == 0 || (key_t)k == IPC_PRIVATE) {
+    unsigned char r[4];
+    if (getentropy(r, sizeof r) != 0) /* only EFAULT/EIO: never seen */
+      k = (uint32_t)ipcb_now_ns() * 0x9E3779B9u;
+    else
+      memcpy(&k, r, sizeof k);
+  }
+  return (key_t)k;
+}
+
+static int get_object(ipcb_obj_kind kind, key_t key, size_t size_or_count) {
+  int flags = IPC_CREAT | IPC_EXCL | 0600;
+  if (kind == IPCB_OBJ_SYSV_SHM)
+    return shmget(key, size_or_count, flags);
+  if (kind == IPCB_OBJ_SYSV_SEM)
+    return semget(key, (int)size_or_count, flags);
+  return msgget(key, flags);
+}
+
+int ipcb_sysv_create(ipcb_obj_kind kind, size_t size_or_count) {
+  for (int tries = 0; tries < 16; tries++) {
+    char line[IPCB_JOURNAL_LINE_MAX], id_text[ID_COLUMNS + 1];
+    key_t key = fresh_key();
+    int n = snprintf(line, sizeof line, "k %s %08x %*s\n", kind_word(kind),
+                     (unsigned)key, ID_COLUMNS, "");
+    off_t at = append(line, (size_t)n);
+    int id = get_object(kind, key, size_or_count), err = errno;
+    /* -1 for a key that some other object holds: never ours to remove. */
+    snprintf(id_text, sizeof id_text, "%*d", ID_COLUMNS, id);
+    if (at >= 0)
+      overwrite(at + n - 1 - ID_COLUMNS, id_text, ID_COLUMNS);
+    if (id >= 0) {
+      ipcb__track_keyed(kind, id, (long)(uint32_t)key);
+      return id;
+    }
+    if (err != EEXIST) {
+      errno = err;
+      return -1;
+    }
+  }
+  errno = EEXIST;
+  return -1;
+}
+
+int ipcb__journal_fd_for_signal(void) { return atomic_load(&signal_fd); }
+const char *ipcb__journal_own_path(void) { return journal.path; }

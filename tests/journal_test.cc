@@ -1,0 +1,259 @@
+// The crash journal and the start-up sweep: what a process killed in setup
+// made is removed once it is dead, and nothing else ever is: not a live
+// run's objects, not objects its journal does not list, not an object that
+// took a listed key over, not a segment a live process has attached.
+#include <fcntl.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "ipcb/ipcb.h"
+#include "ipcb/transport.h"
+#include "support.h"
+
+namespace ipcb_test {
+namespace {
+
+// What a child made before it died, as ids and names.
+struct Made {
+  int shm = -1, sem = -1, msg = -1;
+  char shm_name[32] = "", sem_name[32] = "";
+};
+
+// Runs `make` in a child, then lets `finish` end it (by default SIGKILL:
+// a client killed in setup). Returns the child's pid once reaped, or while
+// it lives if `keep_alive` (then *alive is the pipe that keeps it).
+pid_t InChild(const std::function<void(Made *)> &make, Made *made,
+              bool keep_alive = false, int *alive = nullptr) {
+  int report[2], hold[2];
+  if (pipe(report) != 0 || pipe(hold) != 0)
+    return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    close(hold[1]);
+    Made m;
+    make(&m);
+    (void)!write(report[1], &m, sizeof m);
+    if (keep_alive) {
+      char c;
+      (void)!read(hold[0], &c, 1); // until the parent closes its end
+    }
+    raise(SIGKILL);
+  }
+  close(report[1]);
+  close(hold[0]);
+  bool got = read(report[0], made, sizeof *made) == sizeof *made;
+  close(report[0]);
+  if (keep_alive && got) {
+    *alive = hold[1];
+    return pid;
+  }
+  close(hold[1]);
+  int status;
+  waitpid(pid, &status, 0);
+  return got ? pid : -1;
+}
+
+void MakeEverything(Made *m) {
+  m->shm = ipcb_sysv_create(IPCB_OBJ_SYSV_SHM, 4096);
+  m->sem = ipcb_sysv_create(IPCB_OBJ_SYSV_SEM, 3);
+  m->msg = ipcb_sysv_create(IPCB_OBJ_SYSV_MSG, 0);
+  ipcb_unique_name(m->shm_name, sizeof m->shm_name);
+  int fd = shm_open(m->shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd >= 0)
+    close(fd);
+  ipcb_unique_name(m->sem_name, sizeof m->sem_name);
+  sem_t *s = sem_open(m->sem_name, O_CREAT | O_EXCL, 0600, 0);
+  if (s != SEM_FAILED)
+    sem_close(s);
+}
+
+bool SegmentThere(int id) {
+  struct shmid_ds ds;
+  return shmctl(id, IPC_STAT, &ds) == 0;
+}
+bool SemaphoresThere(int id) { return semctl(id, 0, GETVAL) >= 0; }
+bool QueueThere(int id) {
+  struct msqid_ds ds;
+  return msgctl(id, IPC_STAT, &ds) == 0;
+}
+bool ShmNameThere(const char *name) {
+  int fd = shm_open(name, O_RDONLY, 0);
+  if (fd >= 0)
+    close(fd);
+  return fd >= 0;
+}
+bool SemNameThere(const char *name) {
+  sem_t *s = sem_open(name, 0);
+  if (s != SEM_FAILED)
+    sem_close(s);
+  return s != SEM_FAILED;
+}
+bool JournalThere(pid_t pid) {
+  char path[1024];
+  struct stat st;
+  ipcb_journal_path(pid, path, sizeof path);
+  return stat(path, &st) == 0;
+}
+int CountThere(const Made &m) {
+  return SegmentThere(m.shm) + SemaphoresThere(m.sem) + QueueThere(m.msg) +
+         ShmNameThere(m.shm_name) + SemNameThere(m.sem_name);
+}
+void RemoveAll(const Made &m) {
+  shmctl(m.shm, IPC_RMID, nullptr);
+  semctl(m.sem, 0, IPC_RMID);
+  msgctl(m.msg, IPC_RMID, nullptr);
+  shm_unlink(m.shm_name);
+  sem_unlink(m.sem_name);
+}
+
+TEST(Journal, WhatADeadRunMadeIsRemoved) {
+  Made m;
+  pid_t pid = InChild(MakeEverything, &m);
+  ASSERT_GT(pid, 0);
+  ASSERT_GE(m.shm, 0);
+  ASSERT_EQ(CountThere(m), 5) << "the child made five objects and died";
+  EXPECT_TRUE(JournalThere(pid));
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_EQ(CountThere(m), 0) << "the sweep left some of the dead run's";
+  EXPECT_GE(r.removed, 5u);
+  EXPECT_GE(r.runs, 1u);
+  EXPECT_FALSE(JournalThere(pid)) << "a swept journal is removed too";
+  RemoveAll(m);
+}
+
+TEST(Journal, ALiveRunIsLeftAlone) {
+  Made m;
+  int alive = -1;
+  pid_t pid = InChild(MakeEverything, &m, true, &alive);
+  ASSERT_GT(pid, 0);
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_EQ(CountThere(m), 5) << "the sweep removed a live run's objects";
+  EXPECT_TRUE(JournalThere(pid));
+  close(alive); // now it dies
+  int status;
+  waitpid(pid, &status, 0);
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_EQ(CountThere(m), 0);
+  RemoveAll(m);
+}
+
+// This user's objects with our name pattern or under a random key, but in
+// no journal: another program's, or an older ipc_bench's. Never touched.
+TEST(Journal, ObjectsNoJournalListsAreLeftAlone) {
+  Made dead;
+  pid_t pid = InChild([](Made *) {}, &dead);
+  ASSERT_GT(pid, 0);
+  std::string name = "/ipcb." + std::to_string(pid) + ".1.0badf00d";
+  int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  int sem = semget(static_cast<key_t>(0x1bcb0000 | (getpid() & 0xffff)), 1,
+                   IPC_CREAT | IPC_EXCL | 0600);
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_TRUE(ShmNameThere(name.c_str()));
+  if (sem >= 0) {
+    EXPECT_TRUE(SemaphoresThere(sem));
+    semctl(sem, 0, IPC_RMID);
+  }
+  shm_unlink(name.c_str());
+}
+
+// The dead run's key now names another object (the run removed its own,
+// another process took the key): the journal's id no longer matches.
+TEST(Journal, AKeyTakenOverIsLeftAlone) {
+  Made m;
+  pid_t pid = InChild(
+      [](Made *made) {
+        made->sem = ipcb_sysv_create(IPCB_OBJ_SYSV_SEM, 1);
+        struct semid_ds ds;
+        union {
+          int val;
+          struct semid_ds *buf;
+          unsigned short *array;
+        } arg = {.buf = &ds};
+        semctl(made->sem, 0, IPC_STAT, arg);
+#ifdef __APPLE__
+        made->msg = ds.sem_perm._key;
+#else
+        made->msg = ds.sem_perm.__key;
+#endif
+        semctl(made->sem, 0, IPC_RMID);
+      },
+      &m);
+  ASSERT_GT(pid, 0);
+  int taker = semget(static_cast<key_t>(m.msg), 1, IPC_CREAT | IPC_EXCL | 0600);
+  ASSERT_GE(taker, 0) << strerror(errno);
+  ASSERT_NE(taker, m.sem);
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_TRUE(SemaphoresThere(taker)) << "the sweep removed a newer object";
+  EXPECT_GE(r.foreign, 1u);
+  semctl(taker, 0, IPC_RMID);
+}
+
+TEST(Journal, AnAttachedSegmentWaitsForItsLastUser) {
+  Made m;
+  pid_t pid = InChild(
+      [](Made *made) { made->shm = ipcb_sysv_create(IPCB_OBJ_SYSV_SHM, 4096); },
+      &m);
+  ASSERT_GT(pid, 0);
+  void *map = shmat(m.shm, nullptr, 0);
+  ASSERT_NE(map, reinterpret_cast<void *>(-1));
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_TRUE(SegmentThere(m.shm)) << "removed while attached";
+  EXPECT_GE(r.busy, 1u);
+  EXPECT_TRUE(JournalThere(pid)) << "kept for a later sweep";
+  shmdt(map);
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_FALSE(SegmentThere(m.shm));
+  EXPECT_FALSE(JournalThere(pid));
+  shmctl(m.shm, IPC_RMID, nullptr);
+}
+
+// SIGTERM between creating a name and tracking it: the handler removes it
+// by the journal, and the journal with it.
+TEST(Journal, TheSignalHandlerRemovesWhatWasNotYetTracked) {
+  char name[32] = "";
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    ipcb_install_cleanup_handlers();
+    ipcb_unique_name(name, sizeof name);
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    (void)!write(report[1], name, sizeof name);
+    if (fd >= 0)
+      raise(SIGTERM);
+    _exit(3);
+  }
+  close(report[1]);
+  ASSERT_EQ(read(report[0], name, sizeof name), (ssize_t)sizeof name);
+  close(report[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+  EXPECT_FALSE(ShmNameThere(name));
+  EXPECT_FALSE(JournalThere(pid));
+  shm_unlink(name);
+}
+
+} // namespace
+} // namespace ipcb_test
