@@ -29,51 +29,9 @@ else
     "sets and queues made after that name no creator and cannot be checked"
 fi
 
-# Copies run $1's crash journal to $2, where it has one.
-copy_journal() {
-  for dir in /dev/shm "${TMPDIR:-/tmp}" /tmp; do
-    cp "$dir/ipcb-journal.$uid.$1" "$2.tmp" 2>/dev/null &&
-      mv "$2.tmp" "$2" && return
-  done
-}
-
-# SysV objects under the keys a copy of a run's crash journal lists
-# ("k <shm|sem|msg> <hex key> <id>"): this user's object under one of those
-# random keys is the run's. /proc/sysvipc prints keys as signed decimals,
-# and the uid column is the 8th for shm and msg, the 5th for sem.
-journaled() {
-  [ -f "$1" ] || return 0
-  awk '$1 == "k" { print $2, $3 }' "$1" | while read -r kind key; do
-    k=$((0x$key))
-    [ "$k" -lt 2147483648 ] || k=$((k - 4294967296))
-    [ "$k" -ne 0 ] || continue # IPC_PRIVATE: not a journaled key
-    awk -v kind="$kind" -v key="$k" -v uid="$uid" '
-      NR > 1 && $1 == key && $(kind == "sem" ? 5 : 8) == uid { print kind ":" $2 }
-    ' "/proc/sysvipc/$kind" 2>/dev/null
-  done
-}
-
-# This user's objects of the runs $@: isolated, all of them; else those
-# naming one of them (a segment's creator is the 5th column) or journaled.
-# shellcheck disable=SC2010 # the names listed are plain: no blanks
-objects() {
-  for kind in shm sem msg; do
-    awk -v kind="$kind" -v uid="$uid" -v pids=" $* " \
-      -v all="${IPCB_MQUEUE_DIR:+1}" '
-      NR > 1 && $(kind == "sem" ? 5 : 8) == uid &&
-        (all || (kind == "shm" && index(pids, " " $5 " "))) { print kind ":" $2 }
-    ' "/proc/sysvipc/$kind" 2>/dev/null
-  done
-  # /tmp is the host's even in isolation: there only the runs' journals.
-  [ -z "${IPCB_MQUEUE_DIR:-}" ] ||
-    ls /dev/shm "$mq_dir" | grep -E '^(sem\.)?ipcb\.|^ipcb-journal\.'
-  names=$(ls /dev/shm "$mq_dir" "${TMPDIR:-/tmp}" /tmp 2>/dev/null)
-  for pid in "$@"; do
-    journaled "$out/journal_$pid"
-    printf '%s\n' "$names" |
-      grep -E -e "ipcb\.$pid\." -e "^ipcb-journal\.$uid\.$pid(\.new)?\$"
-  done
-}
+journals=$out
+# shellcheck source=tests/run_objects.sh
+. "$(dirname "$0")/run_objects.sh"
 
 # A child not yet waited for is a zombie that kill -0 still finds.
 alive() { awk '{ exit $3 == "Z" }' "/proc/$1/stat" 2>/dev/null; }
@@ -113,8 +71,8 @@ wait_in_benchmark "$b" '[A-Za-z]*' ||
 alive "$a" || fail "run a ended before run b began: no overlap"
 echo "overlap: run b (pid $b) in a benchmark while run a (pid $a) runs"
 while alive "$a" || alive "$b"; do
-  copy_journal "$a" "$out/journal_$a"
-  copy_journal "$b" "$out/journal_$b"
+  copy_journal "$a"
+  copy_journal "$b"
   sleep 0.1
 done
 wait "$a"
