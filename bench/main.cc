@@ -36,9 +36,9 @@ int main(int argc, char **argv) {
   ipcb_sweep_report swept;
   if (ipcb_sweep_dead_runs(&swept) > 0 || swept.busy > 0)
     fprintf(stderr,
-            "ipc_bench: removed %u objects left by %u killed runs of this "
-            "user%s\n",
-            swept.removed, swept.runs,
+            "ipc_bench: removed %u object%s left by %u killed run%s%s\n",
+            swept.removed, swept.removed == 1 ? "" : "s", swept.runs,
+            swept.runs == 1 ? "" : "s",
             swept.busy ? "; some are still attached by a live process and "
                          "stay until a later start"
                        : "");
