@@ -11,11 +11,13 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <string>
 
@@ -154,24 +156,29 @@ TEST(Journal, ALiveRunIsLeftAlone) {
 }
 
 // This user's objects with our name pattern or under a random key, but in
-// no journal: another program's, or an older ipc_bench's. Never touched.
+// no journal: another program's, or an older ipc_bench's. Never touched,
+// while the dead run's own object, listed in the same sweep, goes.
 TEST(Journal, ObjectsNoJournalListsAreLeftAlone) {
-  Made dead;
-  pid_t pid = InChild([](Made *) {}, &dead);
+  Made m;
+  pid_t pid = InChild(
+      [](Made *made) { made->sem = ipcb_sysv_create(IPCB_OBJ_SYSV_SEM, 1); },
+      &m);
   ASSERT_GT(pid, 0);
+  ASSERT_GE(m.sem, 0);
   std::string name = "/ipcb." + std::to_string(pid) + ".1.0badf00d";
   int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   ASSERT_GE(fd, 0);
   close(fd);
-  int sem = semget(static_cast<key_t>(0x1bcb0000 | (getpid() & 0xffff)), 1,
-                   IPC_CREAT | IPC_EXCL | 0600);
+  int sem = -1;
+  for (key_t key = 0x1bcb0000 | (getpid() & 0xffff); sem < 0; key += 0x10000)
+    sem = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
   ipcb_sweep_report r;
   ipcb_sweep_dead_runs(&r);
+  EXPECT_FALSE(SemaphoresThere(m.sem)) << "the listed object was not swept";
   EXPECT_TRUE(ShmNameThere(name.c_str()));
-  if (sem >= 0) {
-    EXPECT_TRUE(SemaphoresThere(sem));
-    semctl(sem, 0, IPC_RMID);
-  }
+  EXPECT_TRUE(SemaphoresThere(sem));
+  semctl(sem, 0, IPC_RMID);
+  semctl(m.sem, 0, IPC_RMID);
   shm_unlink(name.c_str());
 }
 
@@ -226,6 +233,109 @@ TEST(Journal, AnAttachedSegmentWaitsForItsLastUser) {
   EXPECT_FALSE(SegmentThere(m.shm));
   EXPECT_FALSE(JournalThere(pid));
   shmctl(m.shm, IPC_RMID, nullptr);
+}
+
+// Journals written by hand, as a dead process `pid` would have left them:
+// the header with IPC namespace `ns`, then `lines`, last written `age_s`
+// seconds ago. Returns the path.
+unsigned long long OurNamespace() {
+  struct stat st; // no /proc (macOS): no namespaces, and the core says 0
+  return stat("/proc/self/ns/ipc", &st) == 0 ? st.st_ino : 0;
+}
+std::string WriteJournal(pid_t pid, unsigned long long ns,
+                         const std::string &lines, int age_s,
+                         const char *suffix = "") {
+  char path[1024];
+  ipcb_journal_path(pid, path, sizeof path);
+  std::string file = std::string(path) + suffix;
+  std::string text = "ipcb-journal 1 " + std::to_string(pid) + " " +
+                     std::to_string(ns) + "\n" + lines;
+  int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 || write(fd, text.data(), text.size()) != (ssize_t)text.size())
+    ADD_FAILURE() << file << ": " << strerror(errno);
+  close(fd);
+  struct timeval then[2] = {{time(nullptr) - age_s, 0},
+                            {time(nullptr) - age_s, 0}};
+  utimes(file.c_str(), then);
+  return file;
+}
+pid_t DeadPid() {
+  Made unused;
+  return InChild([](Made *) {}, &unused);
+}
+// A semaphore set under a fresh key of this test's; its key in *key.
+int NewSemaphores(key_t *key) {
+  int id = -1;
+  for (*key = 0x2bcb0000 | (getpid() & 0xffff); id < 0; *key += 0x10000)
+    id = semget(*key, 1, IPC_CREAT | IPC_EXCL | 0600);
+  *key -= 0x10000;
+  return id;
+}
+std::string KeyLine(key_t key, const char *id) {
+  char line[64];
+  snprintf(line, sizeof line, "k sem %08x %11s\n", (unsigned)key, id);
+  return line;
+}
+bool FileThere(const std::string &path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// The journal never got the id (its writer died inside semget): the key's
+// object is the run's only if it was made when the journal was last
+// written, not an hour later.
+TEST(Journal, AnUnconfirmedKeyIsTrustedOnlyNearItsTime) {
+  key_t fresh_key, late_key;
+  int fresh = NewSemaphores(&fresh_key), late = NewSemaphores(&late_key);
+  ASSERT_GE(fresh, 0);
+  ASSERT_GE(late, 0);
+  WriteJournal(DeadPid(), OurNamespace(), KeyLine(fresh_key, ""), 0);
+  WriteJournal(DeadPid(), OurNamespace(), KeyLine(late_key, ""), 3600);
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_FALSE(SemaphoresThere(fresh)) << "made as the journal was written";
+  EXPECT_TRUE(SemaphoresThere(late)) << "made an hour after the journal";
+  semctl(fresh, 0, IPC_RMID);
+  semctl(late, 0, IPC_RMID);
+}
+
+// Another IPC namespace's journal: its keys name other objects here, but
+// its /dev/shm names are ours to remove; it stays for a sweep over there.
+TEST(Journal, AnotherNamespacesJournalGivesOnlyItsNames) {
+  key_t key;
+  int sem = NewSemaphores(&key);
+  ASSERT_GE(sem, 0);
+  pid_t pid = DeadPid();
+  std::string name = "/ipcb." + std::to_string(pid) + ".0.00c0ffee";
+  int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::string path = WriteJournal(
+      pid, OurNamespace() + 1,
+      "n " + name + "\n" + KeyLine(key, std::to_string(sem).c_str()), 0);
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_FALSE(ShmNameThere(name.c_str()));
+  EXPECT_TRUE(SemaphoresThere(sem)) << "a key of another namespace";
+  EXPECT_TRUE(FileThere(path));
+  unlink(path.c_str());
+  semctl(sem, 0, IPC_RMID);
+  shm_unlink(name.c_str());
+}
+
+// A ".new" journal is a writer's between its open and its flock while it
+// is young; an old one is a dead writer's.
+TEST(Journal, AYoungNewJournalIsLeftAlone) {
+  pid_t pid = DeadPid();
+  std::string path = WriteJournal(pid, OurNamespace(), "", 0, ".new");
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_TRUE(FileThere(path));
+  struct timeval then[2] = {{time(nullptr) - 120, 0}, {time(nullptr) - 120, 0}};
+  utimes(path.c_str(), then);
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_FALSE(FileThere(path));
+  unlink(path.c_str());
 }
 
 // SIGTERM between creating a name and tracking it: the handler removes it

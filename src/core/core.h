@@ -114,6 +114,8 @@ void ipcb__journal_name(const char *name);
 /* For the signal handler: the journal's descriptor (-1: none) and path. */
 int ipcb__journal_fd_for_signal(void);
 const char *ipcb__journal_own_path(void);
+/* Unlinks `path` if it still names the file open at `fd`. */
+void ipcb__unlink_journal(const char *path, int fd);
 /* Removes what this process's journal lists, then the journal. */
 void ipcb__sweep_own_journal(void);
 /* Sweeps the journal of `pid` once that process is dead, waiting up to

@@ -14,8 +14,9 @@
  *   k <shm|sem|msg> <key> <id>             a SysV key; the id, 11 columns
  *                                          left blank, is filled in once
  *                                          the object exists
- * The file is first made under a ".new" name and renamed once locked, so no
- * sweeper can ever lock a live process's journal. Journaling is best effort:
+ * The file is first made under a ".new" name and linked to its own once
+ * locked, so a sweeper never takes a live process's journal for a dead
+ * one's (it leaves young ".new" files alone). Journaling is best effort:
  * a journal that cannot be made is said once on stderr, and the run goes on
  * without that safety net. */
 #include <errno.h>
@@ -67,7 +68,7 @@ static void at_exit(void) {
   if (ipcb_tracked_count() != 0)
     ipcb__sweep_own_journal();
   else
-    unlink(journal.path);
+    ipcb__unlink_journal(journal.path, journal.fd);
 }
 
 static void warn_once(const char *what, int err) {
@@ -80,25 +81,46 @@ static void warn_once(const char *what, int err) {
           journal.path, what, ipcb_errno_name(err));
 }
 
-/* Made under a name no sweeper reads, locked, then given its name. */
+/* A ".new" that is left where ours goes: a dead writer's if its lock is
+ * free (a live one took it right after creating the file). */
+static int clear_stale_new(const char *tmp) {
+  int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  int dead = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (dead)
+    ipcb__unlink_journal(tmp, fd);
+  if (fd >= 0)
+    close(fd);
+  return dead ? 0 : -1;
+}
+
+/* Made under a name no sweeper removes while it is new, locked, then
+ * linked to its name: link, unlike rename, never replaces a journal that
+ * is there (a dead run's under our pid, which a sweeper may be reading). */
 static int make_journal(void) {
   char tmp[IPCB_JOURNAL_PATH_MAX], head[96];
   pid_t self = getpid();
   ipcb__journal_path(self, ".new", tmp, sizeof tmp);
   ipcb__journal_path(self, "", journal.path, sizeof journal.path);
-  /* A journal under our pid is a dead run's whose pid we were given. */
-  ipcb__sweep_journal_of(self, 0);
-  unlink(tmp);
-  int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(tmp, flags, 0600);
+  if (fd < 0 && errno == EEXIST && clear_stale_new(tmp) == 0)
+    fd = open(tmp, flags, 0600);
   if (fd < 0)
     return warn_once("open", errno), -1;
   int n = snprintf(head, sizeof head, "%s 1 %d %llu\n", IPCB_JOURNAL_MAGIC,
                    (int)self, (unsigned long long)ipcb__ipc_namespace());
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
-      pwrite(fd, head, (size_t)n, 0) != n || rename(tmp, journal.path) != 0) {
-    warn_once("flock/write/rename", errno);
+  int rc =
+      flock(fd, LOCK_EX | LOCK_NB) != 0 || pwrite(fd, head, (size_t)n, 0) != n;
+  if (!rc && link(tmp, journal.path) != 0) {
+    /* A dead run's journal under our pid: swept first, then ours. */
+    ipcb__sweep_journal_of(self, IPCB_SURVIVOR_WAIT_NS);
+    rc = link(tmp, journal.path) != 0;
+  }
+  int err = errno;
+  unlink(tmp);
+  if (rc) {
+    warn_once("flock/write/link", err);
     close(fd);
-    unlink(tmp);
     return -1;
   }
   if (journal.pid == 0)

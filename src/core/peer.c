@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core.h"
 
@@ -117,12 +116,19 @@ static int serve(const peer_args *a, const ipcb_transport *tr) {
 
 /* The survivor's duty: a client that died may have made objects it never
  * handed over (or that this peer never got to), and nobody else alive
- * knows them; its journal does. Nothing is done while the client lives
- * (its journal stays locked), so a peer that merely failed leaves the
- * client's objects to the client. getppid() changes once it is gone. */
-static int finish(const peer_args *a, int status) {
-  if (a->ppid > 0 && getppid() != (pid_t)a->ppid)
-    ipcb__sweep_journal_of((pid_t)a->ppid, IPCB_SURVIVOR_WAIT_NS);
+ * knows them; its journal does. Whether the client is gone is for the
+ * journal's lock to say, not getppid(): on Linux the peer hears of a death
+ * (its parent thread's PDEATHSIG, EOF on a pipe) while the client's other
+ * threads may still hold the lock (kernel/exit.c: the signal is sent per
+ * exiting thread, the files close with the last), and on macOS a dead
+ * port is seen before the task's files close (xnu bsd/kern/kern_exit.c:
+ * task_terminate_internal at line 1616, fdt_invalidate at 2225). So a peer
+ * that believes its client gone waits up to a second for the lock; one
+ * that merely failed looks once, and leaves a live client's objects to it. */
+static int finish(const peer_args *a, int status, int client_gone) {
+  if (a->ppid > 0)
+    ipcb__sweep_journal_of((pid_t)a->ppid,
+                           client_gone ? IPCB_SURVIVOR_WAIT_NS : 0);
   return status;
 }
 
@@ -141,21 +147,24 @@ int ipcb_peer_main_if_requested(int argc, char **argv) {
                   name);
     return 2;
   }
-  if (ipcb__watch_parent((pid_t)a.ppid, peer_error, sizeof peer_error) != 0)
-    return finish(&a, 1);
+  int rc = ipcb__watch_parent((pid_t)a.ppid, peer_error, sizeof peer_error);
+  if (rc)
+    return finish(&a, 1, rc == IPCB_EPEERDIED);
   /* Both sides at one class: a peer left at a lower one could run on the
    * efficiency cores, and its slowness would be timed as the mechanism's. */
-  int rc = ipcb_set_thread_class(a.opt.qos);
+  rc = ipcb_set_thread_class(a.opt.qos);
   if (rc) {
     ipcb__set_err(peer_error, sizeof peer_error,
                   "peer: cannot set QoS class %d: %s", (int)a.opt.qos,
                   ipcb_errno_name(-rc));
-    return finish(&a, 1);
+    return finish(&a, 1, 0);
   }
   if (a.opt.pin_peer && ipcb_pin_self(a.opt.peer_cpu) != 0) {
     ipcb__set_err(peer_error, sizeof peer_error, "peer: cannot pin to CPU %d",
                   a.opt.peer_cpu);
-    return finish(&a, 1);
+    return finish(&a, 1, 0);
   }
-  return finish(&a, serve(&a, tr) == 0 ? 0 : 1);
+  /* 0: it ended quietly, because the client is gone or asked it to stop. */
+  int quiet = serve(&a, tr) == 0;
+  return finish(&a, quiet ? 0 : 1, quiet);
 }

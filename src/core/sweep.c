@@ -39,9 +39,20 @@
 
 typedef struct sweep {
   pid_t owner;
-  int self; /* our own journal: our attachments do not count */
+  int self;       /* our own journal: our attachments do not count */
+  int foreign_ns; /* another IPC namespace's: only its /dev/shm names */
+  time_t written; /* the journal's last write (its mtime) */
   ipcb_sweep_report *tally;
 } sweep;
+
+/* An object whose id the journal never got (its maker died inside the
+ * call) must have been made then: within a few seconds of the journal's
+ * last write. A later object under the same key (32 random bits) is not. */
+#define UNCONFIRMED_WINDOW_S 2
+static int made_then(const sweep *s, time_t ctime) {
+  return ctime + UNCONFIRMED_WINDOW_S >= s->written &&
+         ctime <= s->written + UNCONFIRMED_WINDOW_S;
+}
 
 static int owned(const struct ipc_perm *p) {
   return p->uid == geteuid() && p->cuid == geteuid();
@@ -65,7 +76,7 @@ static void remove_name(const sweep *s, const char *name) {
     s->tally->removed++;
 #endif
 #ifdef IPCB_HAVE_MQ_OPEN
-  if (mq_unlink(name) == 0)
+  if (!s->foreign_ns && mq_unlink(name) == 0) /* queues: per namespace */
     s->tally->removed++;
 #endif
 }
@@ -74,14 +85,15 @@ static int remove_segment(const sweep *s, int id, int id_known) {
   struct shmid_ds ds;
   if (shmctl(id, IPC_STAT, &ds) != 0)
     return 0;
-  if (!owned(&ds.shm_perm) || (!id_known && ds.shm_cpid != s->owner))
+  if (!owned(&ds.shm_perm) ||
+      (!id_known && (ds.shm_cpid != s->owner || !made_then(s, ds.shm_ctime))))
     return s->tally->foreign++, 0;
   if (ds.shm_nattch != 0 && !s->self)
     return s->tally->busy++, 0;
   return shmctl(id, IPC_RMID, NULL) == 0;
 }
 
-static int remove_semaphores(const sweep *s, int id) {
+static int remove_semaphores(const sweep *s, int id, int id_known) {
   struct semid_ds ds;
   union {
     int val;
@@ -90,16 +102,16 @@ static int remove_semaphores(const sweep *s, int id) {
   } arg = {.buf = &ds};
   if (semctl(id, 0, IPC_STAT, arg) != 0)
     return 0;
-  if (!owned(&ds.sem_perm))
+  if (!owned(&ds.sem_perm) || (!id_known && !made_then(s, ds.sem_ctime)))
     return s->tally->foreign++, 0;
   return semctl(id, 0, IPC_RMID) == 0;
 }
 
-static int remove_queue(const sweep *s, int id) {
+static int remove_queue(const sweep *s, int id, int id_known) {
   struct msqid_ds ds;
   if (msgctl(id, IPC_STAT, &ds) != 0)
     return 0;
-  if (!owned(&ds.msg_perm))
+  if (!owned(&ds.msg_perm) || (!id_known && !made_then(s, ds.msg_ctime)))
     return s->tally->foreign++, 0;
   return msgctl(id, IPC_RMID, NULL) == 0;
 }
@@ -115,8 +127,8 @@ static void remove_key(const sweep *s, char kind, key_t key, long id) {
     return;
   }
   int done = kind == 'h'   ? remove_segment(s, now, id >= 0)
-             : kind == 'e' ? remove_semaphores(s, now)
-                           : remove_queue(s, now);
+             : kind == 'e' ? remove_semaphores(s, now, id >= 0)
+                           : remove_queue(s, now, id >= 0);
   s->tally->removed += done;
 }
 
@@ -142,7 +154,8 @@ static long number(const char **p, int base) {
 static void sweep_line(const sweep *s, const char *line) {
   if (line[0] == 'n' && line[1] == ' ' && line[2] == '/') {
     remove_name(s, line + 2);
-  } else if (line[0] == 'k' && line[1] == ' ' && strlen(line) > 6) {
+  } else if (line[0] == 'k' && line[1] == ' ' && strlen(line) > 6 &&
+             !s->foreign_ns) {
     char kind = line[3]; /* sHm, sEm, mSg */
     const char *p = line + 5;
     long key = number(&p, 16), id = number(&p, 10);
@@ -176,7 +189,7 @@ static void sweep_lines(const sweep *s, int fd, off_t from) {
 }
 
 /* "ipcb-journal 1 <pid> <ns>\n": its length, or 0 when it is not ours. */
-static off_t check_header(int fd, pid_t pid, int any_namespace) {
+static off_t check_header(int fd, pid_t pid, int *foreign_ns) {
   char head[96];
   ssize_t n = pread(fd, head, sizeof head - 1, 0);
   size_t magic = strlen(IPCB_JOURNAL_MAGIC);
@@ -189,22 +202,34 @@ static off_t check_header(int fd, pid_t pid, int any_namespace) {
   unsigned long long ns = 0;
   for (p += *p == ' '; *p >= '0' && *p <= '9'; p++)
     ns = ns * 10 + (unsigned)(*p - '0');
-  if (*p != '\n' || (!any_namespace && ns != ipcb__ipc_namespace()))
-    return 0; /* another IPC namespace's keys mean nothing here */
-  return (off_t)(p + 1 - head);
+  *foreign_ns = ns != ipcb__ipc_namespace();
+  return *p == '\n' ? (off_t)(p + 1 - head) : 0;
+}
+
+void ipcb__unlink_journal(const char *path, int fd) {
+  struct stat by_name, by_fd;
+  if (lstat(path, &by_name) == 0 && fstat(fd, &by_fd) == 0 &&
+      by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino)
+    unlink(path); /* never a newer journal that took the name since */
 }
 
 static void sweep_fd(int fd, const char *path, pid_t pid, int self,
                      ipcb_sweep_report *tally) {
-  sweep s = {pid, self, tally};
-  unsigned busy = tally->busy;
-  off_t body = check_header(fd, pid, self);
-  if (!body)
+  struct stat st;
+  int foreign_ns = 0;
+  off_t body = check_header(fd, pid, &foreign_ns);
+  if (!body || fstat(fd, &st) != 0)
     return;
+  foreign_ns &= !self;
+  sweep s = {pid, self, foreign_ns, st.st_mtime, tally};
+  unsigned busy = tally->busy, removed = tally->removed;
   sweep_lines(&s, fd, body);
-  tally->runs++;
-  if (tally->busy == busy)
-    unlink(path);
+  tally->runs += tally->removed != removed;
+  /* Another IPC namespace's keys and queues mean other objects here, and
+   * only its /dev/shm names (shared with ours) were removed: the journal
+   * stays for a sweep in that namespace. */
+  if (tally->busy == busy && !foreign_ns)
+    ipcb__unlink_journal(path, fd);
 }
 
 void ipcb__sweep_own_journal(void) {
@@ -235,14 +260,15 @@ void ipcb__sweep_journal_of(pid_t pid, int64_t wait_ns) {
   char path[IPCB_JOURNAL_PATH_MAX];
   ipcb_sweep_report ignored = {0, 0, 0, 0};
   ipcb__journal_path(pid, "", path, sizeof path);
-  /* A process's descriptors close before its parent or child hears of its
-   * death on Linux (exit_files precedes exit_notify); waiting a little
-   * covers a kernel that tells first. */
+  /* A survivor can hear of a death before the dead process's descriptors
+   * (and the lock) are gone: see peer.c, finish(). */
   int64_t end = ipcb_now_ns() + wait_ns;
   struct timespec pause = {0, 5 * 1000 * 1000};
   while (sweep_path(path, pid, &ignored) == -EWOULDBLOCK && ipcb_now_ns() < end)
     nanosleep(&pause, NULL);
 }
+
+#define NEW_GRACE_S 60
 
 /* "ipcb-journal.<euid>.<pid>[.new]" -> pid, or 0 for anything else. */
 static pid_t journal_pid(const char *name, int *is_new) {
@@ -274,12 +300,14 @@ int ipcb_sweep_dead_runs(ipcb_sweep_report *out) {
       sweep_path(path, pid, out);
       continue;
     }
-    /* Killed before its journal had a name: it lists nothing. */
+    /* Killed before its journal had a name: it lists nothing. A young one
+     * may be a live writer's between its open and its flock. */
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+        st.st_mtime + NEW_GRACE_S < time(NULL) &&
         flock(fd, LOCK_EX | LOCK_NB) == 0)
-      unlink(path);
+      ipcb__unlink_journal(path, fd);
     if (fd >= 0)
       close(fd);
   }

@@ -140,14 +140,18 @@ std::string Status(int status) {
 
 // Reaps the group `pgid` until none of it is left (this process is the
 // subreaper, so the orphaned peers are its children). Notes each exit in
-// `ends`; false if some member was still alive after 5 s (then killed).
-bool WaitGroup(pid_t pgid, std::string *ends) {
+// `ends`, and in *survived whether a peer outlived the client and ended on
+// its own (not by the client's SIGKILL); false if some member was still
+// alive after 5 s (then killed).
+bool WaitGroup(pid_t pgid, std::string *ends, bool *survived) {
   auto deadline = Clock::now() + std::chrono::seconds(5);
   for (;;) {
     int status;
     pid_t pid;
-    while ((pid = waitpid(-pgid, &status, WNOHANG)) > 0)
+    while ((pid = waitpid(-pgid, &status, WNOHANG)) > 0) {
       *ends += " peer " + std::to_string(pid) + " " + Status(status) + ";";
+      *survived |= !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL;
+    }
     if (kill(-pgid, 0) != 0 && errno == ESRCH)
       return true;
     if (Clock::now() > deadline) {
@@ -263,7 +267,8 @@ bool ClientKill::RunKill(const std::string &transport, const Kill &k, int n,
   int status = 0;
   waitpid(pid, &status, 0);
   std::string ends = " client " + Status(status) + ";";
-  bool peer_gone = WaitGroup(pid, &ends);
+  bool survived = false;
+  bool peer_gone = WaitGroup(pid, &ends, &survived);
   std::set<std::string> left = Leftovers();
   bool journal = left.count("journal:" + JournalPath(pid)) != 0;
   std::set<std::string> objects;
@@ -288,6 +293,8 @@ bool ClientKill::RunKill(const std::string &transport, const Kill &k, int n,
     why << "a peer was still alive 5 s after the client's death\n";
   if (!objects.empty() && !journal)
     why << "the survivor left objects and the client's journal is gone\n";
+  if (survived && !left.empty())
+    why << "a peer outlived its client, yet did not remove all it listed\n";
   if (swept != 0 || !after.empty())
     why << "ipc_bench --ipc_list (" << Status(swept) << ") left some\n";
   if (why.str().empty())
