@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
@@ -18,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <string>
 
@@ -323,19 +325,61 @@ TEST(Journal, AnotherNamespacesJournalGivesOnlyItsNames) {
   shm_unlink(name.c_str());
 }
 
-// A ".new" journal is a writer's between its open and its flock while it
-// is young; an old one is a dead writer's.
-TEST(Journal, AYoungNewJournalIsLeftAlone) {
-  pid_t pid = DeadPid();
-  std::string path = WriteJournal(pid, OurNamespace(), "", 0, ".new");
+// A ".new" journal: a live writer's while it holds the lock, a dead
+// one's (killed before its journal had its name) once the lock is free.
+TEST(Journal, ANewJournalGoesOnlyWithItsWriter) {
+  Made made;
+  int alive = -1;
+  pid_t pid = InChild(
+      [](Made *) {
+        char path[1024];
+        ipcb_journal_path(getpid(), path, sizeof path);
+        strcat(path, ".new");
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0)
+          flock(fd, LOCK_EX);
+      },
+      &made, true, &alive);
+  ASSERT_GT(pid, 0);
+  char path[1024];
+  ipcb_journal_path(pid, path, sizeof path);
+  std::string file = std::string(path) + ".new";
+  ASSERT_TRUE(FileThere(file));
   ipcb_sweep_report r;
   ipcb_sweep_dead_runs(&r);
-  EXPECT_TRUE(FileThere(path));
-  struct timeval then[2] = {{time(nullptr) - 120, 0}, {time(nullptr) - 120, 0}};
-  utimes(path.c_str(), then);
+  EXPECT_TRUE(FileThere(file)) << "removed while its writer lives";
+  close(alive);
+  int status;
+  waitpid(pid, &status, 0);
   ipcb_sweep_dead_runs(&r);
-  EXPECT_FALSE(FileThere(path));
-  unlink(path.c_str());
+  EXPECT_FALSE(FileThere(file));
+  unlink(file.c_str());
+}
+
+int JournalLines(pid_t pid) {
+  char path[1024];
+  ipcb_journal_path(pid, path, sizeof path);
+  std::ifstream in(path);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line))
+    n++;
+  return n;
+}
+
+// A long run's journal stays short: once the last session has closed and
+// nothing is tracked, it holds its header only.
+TEST(Journal, IsEmptiedOnceNothingItListsCanExist) {
+  const ipcb_transport *transport = ipcb_transport_find("SysVMsg");
+  ASSERT_NE(transport, nullptr);
+  int rc = 0, during = 0;
+  {
+    SessionPtr s = Open(transport, 12, 0, 0, &rc);
+    ASSERT_EQ(rc, 0) << ipcb_session_error(s.get());
+    during = JournalLines(getpid());
+  }
+  EXPECT_GE(during, 3) << "the header and the two queues' keys";
+  EXPECT_EQ(JournalLines(getpid()), 1) << "only the header once closed";
 }
 
 // SIGTERM between creating a name and tracking it: the handler removes it

@@ -2,6 +2,7 @@
  *
  * A fixed table, because the handler may not allocate or lock. Each removal
  * below is a single system call, which is what a handler may make. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -155,6 +156,10 @@ static void remove_object(const tracked *t) {
 }
 
 static void on_fatal_signal(int sig) {
+  /* The removals fail with ENOENT for what is gone already; a handler
+   * leaves errno as it found it (the raise below may be deferred until the
+   * handler returns, under ThreadSanitizer). */
+  int saved_errno = errno;
   for (int i = 0; i < MAX_PEERS; i++) {
     pid_t pid = atomic_load(&peers[i]);
     if (pid > 0)
@@ -166,6 +171,7 @@ static void on_fatal_signal(int sig) {
   /* And what was created but not yet tracked, by the journal. */
   ipcb__sweep_own_journal();
   signal(sig, SIG_DFL);
+  errno = saved_errno;
   raise(sig); /* die of the same signal: the conventional status */
 }
 

@@ -15,8 +15,8 @@
  *                                          left blank, is filled in once
  *                                          the object exists
  * The file is first made under a ".new" name and linked to its own once
- * locked, so a sweeper never takes a live process's journal for a dead
- * one's (it leaves young ".new" files alone). Journaling is best effort:
+ * locked (make_journal), so a journal under its own name is locked for as
+ * long as its process lives. Journaling is best effort:
  * a journal that cannot be made is said once on stderr, and the run goes on
  * without that safety net. */
 #include <errno.h>
@@ -39,12 +39,14 @@
 
 static struct {
   pthread_mutex_t lock;
-  int fd;     /* -1: not open */
-  pid_t pid;  /* the owner; another value means a fork's child */
-  off_t end;  /* where the next line goes */
-  int warned; /* the failure was said */
+  int fd;                  /* -1: not open */
+  pid_t pid;               /* the owner; another value means a fork's child */
+  off_t end;               /* where the next line goes */
+  off_t head;              /* the header's length */
+  int sessions, in_flight; /* open sessions; SysV creations under way */
+  int warned;              /* the failure was said */
   char path[IPCB_JOURNAL_PATH_MAX];
-} journal = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, ""};
+} journal = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0, 0, 0, ""};
 
 /* The journal's fd and path for the signal handler, which may not lock. */
 static _Atomic int signal_fd = -1;
@@ -93,41 +95,56 @@ static int clear_stale_new(const char *tmp) {
   return dead ? 0 : -1;
 }
 
-/* Made under a name no sweeper removes while it is new, locked, then
- * linked to its name: link, unlike rename, never replaces a journal that
- * is there (a dead run's under our pid, which a sweeper may be reading). */
-static int make_journal(void) {
-  char tmp[IPCB_JOURNAL_PATH_MAX], head[96];
-  pid_t self = getpid();
-  ipcb__journal_path(self, ".new", tmp, sizeof tmp);
-  ipcb__journal_path(self, "", journal.path, sizeof journal.path);
+/* One try at a locked journal under its name: the descriptor, or -1. It
+ * is made under the ".new" name, locked, then linked to its own: link,
+ * unlike rename, never replaces a journal that is there (a dead run's
+ * under our pid, which a sweeper may be reading). A sweeper that finds the
+ * ".new" between our open and our flock takes it for a dead writer's and
+ * removes it; then the flock, the link or the check that the name is ours
+ * fails, and the caller tries again. */
+static int try_make(const char *tmp, const char *path, const char *head,
+                    int n) {
   int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   int fd = open(tmp, flags, 0600);
   if (fd < 0 && errno == EEXIST && clear_stale_new(tmp) == 0)
     fd = open(tmp, flags, 0600);
   if (fd < 0)
-    return warn_once("open", errno), -1;
-  int n = snprintf(head, sizeof head, "%s 1 %d %llu\n", IPCB_JOURNAL_MAGIC,
-                   (int)self, (unsigned long long)ipcb__ipc_namespace());
-  int rc =
-      flock(fd, LOCK_EX | LOCK_NB) != 0 || pwrite(fd, head, (size_t)n, 0) != n;
-  if (!rc && link(tmp, journal.path) != 0) {
-    /* A dead run's journal under our pid: swept first, then ours. */
-    ipcb__sweep_journal_of(self, IPCB_SURVIVOR_WAIT_NS);
-    rc = link(tmp, journal.path) != 0;
+    return -1;
+  int ok =
+      flock(fd, LOCK_EX | LOCK_NB) == 0 && pwrite(fd, head, (size_t)n, 0) == n;
+  if (ok && link(tmp, path) != 0) {
+    if (errno == EEXIST) /* a dead run's: swept first, then ours */
+      ipcb__sweep_journal_of(getpid(), IPCB_SURVIVOR_WAIT_NS);
+    ok = link(tmp, path) == 0;
   }
+  ok = ok && ipcb__names_file(path, fd);
   int err = errno;
-  unlink(tmp);
-  if (rc) {
-    warn_once("flock/write/link", err);
+  ipcb__unlink_journal(tmp, fd);
+  if (!ok) {
     close(fd);
+    errno = err;
     return -1;
   }
+  return fd;
+}
+
+static int make_journal(void) {
+  char tmp[IPCB_JOURNAL_PATH_MAX], head[96];
+  pid_t self = getpid();
+  ipcb__journal_path(self, ".new", tmp, sizeof tmp);
+  ipcb__journal_path(self, "", journal.path, sizeof journal.path);
+  int n = snprintf(head, sizeof head, "%s 1 %d %llu\n", IPCB_JOURNAL_MAGIC,
+                   (int)self, (unsigned long long)ipcb__ipc_namespace());
+  int fd = -1;
+  for (int tries = 0; fd < 0 && tries < 3; tries++)
+    fd = try_make(tmp, journal.path, head, n);
+  if (fd < 0)
+    return warn_once("open/flock/link", errno), -1;
   if (journal.pid == 0)
     atexit(at_exit);
   journal.fd = fd;
   journal.pid = self;
-  journal.end = n;
+  journal.end = journal.head = n;
   atomic_store(&signal_fd, fd);
   return 0;
 }
@@ -195,7 +212,7 @@ static int get_object(ipcb_obj_kind kind, key_t key, size_t size_or_count) {
   return msgget(key, flags);
 }
 
-int ipcb_sysv_create(ipcb_obj_kind kind, size_t size_or_count) {
+static int create_keyed(ipcb_obj_kind kind, size_t size_or_count) {
   for (int tries = 0; tries < 16; tries++) {
     char line[IPCB_JOURNAL_LINE_MAX], id_text[ID_COLUMNS + 1];
     key_t key = fresh_key();
@@ -218,6 +235,34 @@ int ipcb_sysv_create(ipcb_obj_kind kind, size_t size_or_count) {
   }
   errno = EEXIST;
   return -1;
+}
+
+/* Once no session is open and nothing is tracked or being made, every line
+ * names an object that is gone: the journal starts again after its header,
+ * so that a long run's (ColdStart opens thousands of sessions) stays a few
+ * lines long, and a SIGINT's sweep of it short. Names are made only in
+ * sessions; SysV objects also by probes, counted by in_flight. */
+void ipcb__journal_session(int delta) {
+  pthread_mutex_lock(&journal.lock);
+  journal.sessions += delta;
+  if (journal.sessions == 0 && journal.in_flight == 0 && journal.fd >= 0 &&
+      journal.pid == getpid() && ipcb_tracked_count() == 0 &&
+      journal.end > journal.head && ftruncate(journal.fd, journal.head) == 0)
+    journal.end = journal.head;
+  pthread_mutex_unlock(&journal.lock);
+}
+
+static void in_flight(int delta) {
+  pthread_mutex_lock(&journal.lock);
+  journal.in_flight += delta;
+  pthread_mutex_unlock(&journal.lock);
+}
+
+int ipcb_sysv_create(ipcb_obj_kind kind, size_t size_or_count) {
+  in_flight(1);
+  int id = create_keyed(kind, size_or_count);
+  in_flight(-1);
+  return id;
 }
 
 int ipcb__journal_fd_for_signal(void) { return atomic_load(&signal_fd); }

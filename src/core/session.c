@@ -118,6 +118,7 @@ int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
   *out = s;
   if (!s)
     return -ENOMEM;
+  ipcb__journal_session(1);
   s->tr = tr;
   s->opt = *opt;
   if (s->opt.timeout_ns <= 0)
@@ -199,4 +200,5 @@ void ipcb_session_close(ipcb_session *s) {
     free(s->ch);
   }
   free(s);
+  ipcb__journal_session(-1);
 }

@@ -206,10 +206,14 @@ static off_t check_header(int fd, pid_t pid, int *foreign_ns) {
   return *p == '\n' ? (off_t)(p + 1 - head) : 0;
 }
 
-void ipcb__unlink_journal(const char *path, int fd) {
+int ipcb__names_file(const char *path, int fd) {
   struct stat by_name, by_fd;
-  if (lstat(path, &by_name) == 0 && fstat(fd, &by_fd) == 0 &&
-      by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino)
+  return lstat(path, &by_name) == 0 && fstat(fd, &by_fd) == 0 &&
+         by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino;
+}
+
+void ipcb__unlink_journal(const char *path, int fd) {
+  if (ipcb__names_file(path, fd))
     unlink(path); /* never a newer journal that took the name since */
 }
 
@@ -268,8 +272,6 @@ void ipcb__sweep_journal_of(pid_t pid, int64_t wait_ns) {
     nanosleep(&pause, NULL);
 }
 
-#define NEW_GRACE_S 60
-
 /* "ipcb-journal.<euid>.<pid>[.new]" -> pid, or 0 for anything else. */
 static pid_t journal_pid(const char *name, int *is_new) {
   char prefix[48];
@@ -300,12 +302,11 @@ int ipcb_sweep_dead_runs(ipcb_sweep_report *out) {
       sweep_path(path, pid, out);
       continue;
     }
-    /* Killed before its journal had a name: it lists nothing. A young one
-     * may be a live writer's between its open and its flock. */
+    /* Killed before its journal had a name: it lists nothing. (A live
+     * writer between its open and its flock tries again: journal.c.) */
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
-        st.st_mtime + NEW_GRACE_S < time(NULL) &&
         flock(fd, LOCK_EX | LOCK_NB) == 0)
       ipcb__unlink_journal(path, fd);
     if (fd >= 0)
