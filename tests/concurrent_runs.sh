@@ -16,22 +16,15 @@ python=/usr/bin/python3
   { echo "SKIP: python3 is missing"; exit 77; }
 mkdir -p "$out" || exit 2
 rm -f "$out"/run_* "$out"/journal_*
-uid=$(id -u)
-mq_dir=${IPCB_MQUEUE_DIR:-/dev/mqueue}
-[ -d "$mq_dir" ] ||
-  echo "not isolated: no $mq_dir here: POSIX message queues cannot be listed"
-if [ -n "${IPCB_MQUEUE_DIR:-}" ]; then
-  echo "isolated: every object in the namespace counts"
-else
-  echo "not isolated: counted are the runs' POSIX names (ipcb.<pid>.), the" \
-    "SysV segments they created (cpid), their journals, and the SysV objects" \
-    "under the keys their journals listed when last copied (every 0.1 s);" \
-    "sets and queues made after that name no creator and cannot be checked"
-fi
 
 journals=$out
 # shellcheck source=tests/run_objects.sh
 . "$(dirname "$0")/run_objects.sh"
+isolated ||
+  echo "not isolated: counted are the runs' POSIX names (ipcb.<pid>.), the" \
+    "SysV segments they created (cpid), their journals, and the SysV objects" \
+    "under the keys their journals listed when last copied (every 0.1 s);" \
+    "sets and queues made after that name no creator and cannot be checked"
 
 # A child not yet waited for is a zombie that kill -0 still finds.
 alive() { awk '{ exit $3 == "Z" }' "/proc/$1/stat" 2>/dev/null; }

@@ -8,22 +8,15 @@ bench=$1
 fail() { echo "FAIL: $*"; exit 1; }
 # pgrep finds the peers; without it (Debian: procps) nothing could be checked.
 command -v pgrep >/dev/null || { echo "SKIP: pgrep is missing (procps)"; exit 77; }
-uid=$(id -u)
-mq_dir=${IPCB_MQUEUE_DIR:-/dev/mqueue}
-[ -d "$mq_dir" ] ||
-  echo "not isolated: no $mq_dir here: POSIX message queues cannot be listed"
-if [ -n "${IPCB_MQUEUE_DIR:-}" ]; then
-  echo "isolated: every object in the namespace counts"
-else
-  echo "not isolated: counted are the run's POSIX names (ipcb.<pid>.), the" \
-    "SysV segments it created (cpid) and the SysV objects under the keys its" \
-    "journal listed just before the signal; sets and queues made after that" \
-    "name no creator and cannot be checked here"
-fi
 journals=$(mktemp -d) || exit 2
 trap 'rm -rf "$journals"' EXIT
 # shellcheck source=tests/run_objects.sh
 . "$(dirname "$0")/run_objects.sh"
+isolated ||
+  echo "not isolated: counted are the run's POSIX names (ipcb.<pid>.), the" \
+    "SysV segments it created (cpid) and the SysV objects under the keys its" \
+    "journal listed just before the signal; sets and queues made after that" \
+    "name no creator and cannot be checked here"
 
 for signal in INT TERM; do
   for filter in 'PingPong/SysV' 'PingPong/(PosixShm|PosixMQ|Pipe)'; do

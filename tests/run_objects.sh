@@ -1,8 +1,17 @@
-# shellcheck shell=sh disable=SC2154 # uid, mq_dir, journals: set by the caller
+# shellcheck shell=sh disable=SC2154 # journals: set by the caller
 # Sourced by the shell tests that look for what runs of ipc_bench left
 # behind: which of this user's kernel objects belong to given runs. The
-# caller sets uid (id -u), mq_dir (where the POSIX message queues are
-# listed) and journals (a folder for copies of the runs' crash journals).
+# caller sets journals (a folder for copies of the runs' crash journals).
+uid=$(id -u)
+mq_dir=${IPCB_MQUEUE_DIR:-/dev/mqueue}
+[ -d "$mq_dir" ] ||
+  echo "not isolated: no $mq_dir here: POSIX message queues cannot be listed"
+
+# True in isolated.sh's namespaces, where every object seen is ours; says so.
+isolated() {
+  [ -n "${IPCB_MQUEUE_DIR:-}" ] || return 1
+  echo "isolated: every object in the namespace counts"
+}
 
 # Copies run $1's crash journal to $journals/journal_$1, where it has one
 # (an earlier copy stays otherwise: the run may have removed it since).
