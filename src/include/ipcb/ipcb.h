@@ -117,8 +117,9 @@ int ipcb_parse_duration(const char *text, int64_t *ns, char *err,
 void ipcb_format_size(size_t n, char *out, size_t len);
 
 /* ---- Process-wide -------------------------------------------------------- */
-/* SIGINT/SIGTERM remove every tracked kernel object, stop the peers, then
- * die of the same signal. Call once from main(). */
+/* SIGINT/SIGTERM remove every tracked kernel object and whatever else the
+ * crash journal lists, stop the peers, then die of the same signal. Call
+ * once from main(). */
 void ipcb_install_cleanup_handlers(void);
 /* Removes the kernel objects that earlier runs of this user left when they
  * were killed (SIGKILL, a crash) before anyone else knew them: only objects
