@@ -45,9 +45,9 @@ void AddContext(const Flags &flags) {
   // main() gave this thread the sessions' class (ApplyThreadClass): what is
   // read here is what both sides of every session run at.
   char thread_class[160];
-  ipcb_thread_class(thread_class, sizeof thread_class);
+  ipcb_describe_thread_class(thread_class, sizeof thread_class);
   benchmark::AddCustomContext("ipc_thread_class", thread_class);
-  if (const char *method = ipcb_bootstrap_method())
+  if (const char *method = ipcb_probe_bootstrap_method())
     benchmark::AddCustomContext("mach_bootstrap", method);
   // The kernel limits in force, under the names the OS gives them. macOS
   // names one value for two ids (MSGMNB caps a message too): record it once.

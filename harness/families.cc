@@ -42,7 +42,7 @@ void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
                  size_t bytes, const Flags &flags) {
   Session session(transport, Options(flags, IPCB_PINGPONG, bytes));
   std::unique_ptr<ipcb_histogram, HistogramFree> latency(ipcb_histogram_new());
-  if (!session.ok() || !session.Step(ipcb_pingpong) || !latency) {
+  if (!session.ok() || !session.Step(ipcb_round_trip) || !latency) {
     state.SkipWithError(session.error().c_str());
     return;
   }
@@ -53,7 +53,7 @@ void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
   const uint64_t start = ipcb_ticks();
   uint64_t last = start;
   for (auto _ : state) {
-    if (!session.Step(ipcb_pingpong)) {
+    if (!session.Step(ipcb_round_trip)) {
       state.SkipWithError(session.error().c_str());
       break;
     }
@@ -114,7 +114,7 @@ void RunColdStart(benchmark::State &state, const ipcb_transport *transport,
   std::string label;
   for (auto _ : state) {
     Session session(transport, options);
-    if (!session.ok() || !session.Step(ipcb_pingpong)) {
+    if (!session.ok() || !session.Step(ipcb_round_trip)) {
       state.SkipWithError(session.error().c_str());
       break;
     }

@@ -44,7 +44,7 @@ TEST_P(Conformance, ExchangesAreByteExactAtEverySize) {
     ASSERT_EQ(rc, 0) << ipcb_code_name(rc) << ": "
                      << ipcb_session_error(session.get());
     for (int i = 0; i < kExchanges; i++) {
-      rc = ipcb_pingpong(session.get());
+      rc = ipcb_round_trip(session.get());
       ASSERT_EQ(rc, 0) << "exchange " << i << ": " << ipcb_code_name(rc) << ": "
                        << ipcb_session_error(session.get());
     }
@@ -56,7 +56,7 @@ TEST_P(Conformance, SessionsCanFollowEachOther) {
     int rc = 0;
     SessionPtr session = Open(GetParam(), 12, 0, 0, &rc);
     ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-    EXPECT_EQ(ipcb_pingpong(session.get()), 0)
+    EXPECT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
   }
 }
@@ -104,7 +104,7 @@ TEST_P(Conformance, CloseIsPromptAndLeavesNothingTracked) {
   int rc = 0;
   SessionPtr session = Open(GetParam(), 4096, 1, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0)
       << ipcb_session_error(session.get());
   auto start = std::chrono::steady_clock::now();
   session.reset();
@@ -126,7 +126,7 @@ TEST_P(Conformance, ColdStartAnswersAOneByteRequest) {
         break;
       ASSERT_EQ(rc, 0) << ipcb_code_name(rc) << ": "
                        << ipcb_session_error(session.get());
-      ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+      ASSERT_EQ(ipcb_round_trip(session.get()), 0)
           << ipcb_session_error(session.get());
     }
   }

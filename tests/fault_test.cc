@@ -36,7 +36,7 @@ TEST_P(Faults, PeerKilledMidExchangeIsReportedWithinOneSecond) {
   int rc = 0;
   SessionPtr session = Open(GetParam(), 4096, 0, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
   std::atomic<int64_t> killed_at{0};
   int peer = ipcb_session_peer_pid(session.get());
   std::thread killer([&] {
@@ -45,7 +45,7 @@ TEST_P(Faults, PeerKilledMidExchangeIsReportedWithinOneSecond) {
     kill(peer, SIGKILL);
   });
   auto deadline = Clock::now() + std::chrono::seconds(20);
-  while ((rc = ipcb_pingpong(session.get())) == 0 && Clock::now() < deadline)
+  while ((rc = ipcb_round_trip(session.get())) == 0 && Clock::now() < deadline)
     ;
   int64_t noticed = Clock::now().time_since_epoch().count();
   killer.join();
@@ -55,7 +55,7 @@ TEST_P(Faults, PeerKilledMidExchangeIsReportedWithinOneSecond) {
       << ipcb_session_error(session.get());
   EXPECT_LT(std::chrono::nanoseconds(noticed - killed_at.load()),
             std::chrono::seconds(1));
-  EXPECT_EQ(ipcb_pingpong(session.get()), IPCB_EPEERDIED) << "fault sticks";
+  EXPECT_EQ(ipcb_round_trip(session.get()), IPCB_EPEERDIED) << "fault sticks";
 }
 
 TEST_P(Faults, SilentPeerTimesOut) {
@@ -63,10 +63,10 @@ TEST_P(Faults, SilentPeerTimesOut) {
   const int64_t timeout_ns = 300 * 1000 * 1000;
   SessionPtr session = Open(GetParam(), 64, 0, timeout_ns, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
   kill(ipcb_session_peer_pid(session.get()), SIGSTOP);
   auto start = Clock::now();
-  rc = ipcb_pingpong(session.get());
+  rc = ipcb_round_trip(session.get());
   auto waited = Clock::now() - start;
   EXPECT_EQ(rc, IPCB_ETIMEDOUT) << ipcb_session_error(session.get());
   EXPECT_NE(std::string(ipcb_session_error(session.get()))
@@ -94,7 +94,7 @@ TEST_P(Faults, ClientKilledPeerExitsWithinOneSecond) {
   if (client == 0) { // the client: open, exchange, report the peer, wait
     int rc = 0;
     SessionPtr session = Open(GetParam(), 4096, 0, 0, &rc);
-    int peer = rc == 0 && ipcb_pingpong(session.get()) == 0
+    int peer = rc == 0 && ipcb_round_trip(session.get()) == 0
                    ? ipcb_session_peer_pid(session.get())
                    : -1;
     if (write(report[1], &peer, sizeof peer) != sizeof peer)

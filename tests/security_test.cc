@@ -281,7 +281,7 @@ TEST(PeerDescriptors, OnlyStandardAndRendezvousFdsAreInherited) {
   SessionPtr session =
       Open(ipcb_transport_find("Pipe"), 64, 0, 0, &rc, IPCB_PINGPONG);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
   std::string dir =
       "/proc/" + std::to_string(ipcb_session_peer_pid(session.get())) + "/fd";
   int others = 0;

@@ -80,7 +80,7 @@ static int serve_requests(ipcb_chan *ch, const ipcb_options *opt) {
 
 static int serve_stream(ipcb_chan *ch, const ipcb_options *opt) {
   uint64_t epoch = 0, seq = 0;
-  unsigned window = ch->cfg.depth;
+  unsigned window = ch->cfg.window;
   for (;;) {
     for (unsigned i = 0; i < window; i++) {
       seq += 2;

@@ -43,9 +43,9 @@ static int parse_args(int argc, char **argv, peer_args *a) {
   if (!a->token || !fds || !cfg ||
       sscanf(fds, "%d,%d,%d", &a->fd_base, &a->nfds, &a->ppid) != 3 ||
       sscanf(cfg, IPCB__PEER_CFG_FORMAT, &pattern, &a->opt.bytes, &verify,
-             &a->cfg.max_bytes, &a->cfg.depth, &timeout, &cpu,
+             &a->cfg.max_bytes, &a->cfg.window, &timeout, &cpu,
              &qos) != IPCB__PEER_CFG_FIELDS ||
-      a->cfg.depth == 0 || a->opt.bytes == 0 || a->nfds < 0 ||
+      a->cfg.window == 0 || a->opt.bytes == 0 || a->nfds < 0 ||
       a->nfds > IPCB_RDV_MAX_FDS) {
     ipcb__set_err(peer_error, sizeof peer_error,
                   "peer: malformed --ipc_rdv/--ipc_fds/--ipc_cfg arguments");
@@ -57,7 +57,7 @@ static int parse_args(int argc, char **argv, peer_args *a) {
   a->opt.pin_peer = cpu >= 0;
   a->opt.peer_cpu = cpu;
   a->opt.qos = (ipcb_qos)qos;
-  a->opt.window = a->cfg.depth;
+  a->opt.window = a->cfg.window;
   a->cfg.timeout_ns = timeout;
   return 0;
 }

@@ -129,7 +129,7 @@ int ipcb_set_thread_class(ipcb_qos qos) {
  * (thread_recompute_priority) and THREAD_EXTENDED_INFO, which is public,
  * returns it (pth_priority = base_pri): that is recorded, beside the
  * priority the requested class would give. */
-void ipcb_thread_class(char *out, size_t len) {
+void ipcb_describe_thread_class(char *out, size_t len) {
   qos_class_t qos = qos_class_self();
   int i = IPCB_QOS_USER_INTERACTIVE;
   while (i < QOS_CLASS_COUNT && qos_classes[i].qos != qos)

@@ -135,7 +135,7 @@ int ipcb_set_thread_class(ipcb_qos qos) {
   return (unsigned)qos <= IPCB_QOS_BACKGROUND ? -ENOTSUP : -EINVAL;
 }
 
-void ipcb_thread_class(char *out, size_t len) {
+void ipcb_describe_thread_class(char *out, size_t len) {
   int policy = sched_getscheduler(0);
   const char *name = policy == SCHED_OTHER   ? "SCHED_OTHER"
                      : policy == SCHED_BATCH ? "SCHED_BATCH"
@@ -152,7 +152,7 @@ void ipcb_thread_class(char *out, size_t len) {
 }
 
 /* Mach rendezvous exists only on macOS. */
-const char *ipcb_bootstrap_method(void) { return NULL; }
+const char *ipcb_probe_bootstrap_method(void) { return NULL; }
 
 static void read_cpu_model(char *out, size_t len) {
   FILE *f = fopen("/proc/cpuinfo", "r");

@@ -146,11 +146,11 @@ int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
   return start(s);
 }
 
-int ipcb_pingpong(ipcb_session *s) {
+int ipcb_round_trip(ipcb_session *s) {
   if (s->fault)
     return s->fault;
   if (s->opt.pattern == IPCB_STREAM)
-    return fail(s, -EINVAL, "ipcb_pingpong on a Stream session");
+    return fail(s, -EINVAL, "ipcb_round_trip on a Stream session");
   s->seq += 2;
   int rc = ipcb__client_request(s->ch, &s->epoch, s->seq, &s->opt);
   return rc ? fail(s, rc, s->ch->err) : 0;

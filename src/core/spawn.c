@@ -126,7 +126,7 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
            (int)getpid());
   snprintf(a_cfg, sizeof a_cfg, "--ipc_cfg=" IPCB__PEER_CFG_FORMAT,
            (int)req->opt->pattern, req->opt->bytes, req->opt->verify,
-           cfg->max_bytes, cfg->depth, (long long)cfg->timeout_ns,
+           cfg->max_bytes, cfg->window, (long long)cfg->timeout_ns,
            req->opt->pin_peer ? req->opt->peer_cpu : -1, (int)req->opt->qos);
   char *argv[] = {exe, a_peer, a_rdv, a_fds, a_cfg, NULL};
 

@@ -42,7 +42,7 @@ void ExpectLimit(const char *transport, size_t bytes, int code,
     SessionPtr s = Open(tr, bytes, 0, 0, &rc, pattern);
     error = ipcb_session_error(s.get());
     if (rc == 0)
-      rc = ipcb_pingpong(s.get());
+      rc = ipcb_round_trip(s.get());
   }
   EXPECT_EQ(rc, code) << ipcb_code_name(rc) << ": " << error;
   for (const char *word : words)
@@ -118,7 +118,7 @@ TEST(KernelLimits, PosixMQTinyQueuesStillWork) {
     ASSERT_EQ(rc, 0) << ipcb_session_error(s.get());
     for (int i = 0; i < 20 && rc == 0; i++)
       rc = pattern == IPCB_STREAM ? ipcb_stream_send(s.get())
-                                  : ipcb_pingpong(s.get());
+                                  : ipcb_round_trip(s.get());
     if (rc == 0 && pattern == IPCB_STREAM)
       rc = ipcb_stream_finish(s.get());
     EXPECT_EQ(rc, 0) << ipcb_session_error(s.get());
@@ -173,7 +173,7 @@ TEST(KernelLimits, FewDescriptorsLeft) {
       {
         SessionPtr s = Open(tr, 12, 0, 0, &rc);
         if (rc == 0)
-          rc = ipcb_pingpong(s.get());
+          rc = ipcb_round_trip(s.get());
         error = ipcb_session_error(s.get());
       }
       setrlimit(RLIMIT_NOFILE, &old);

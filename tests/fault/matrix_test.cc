@@ -109,13 +109,13 @@ struct Trial {
 int ExchangeUntilFailure(ipcb_session *s, Fault fault, int64_t deadline) {
   int rc = 0;
   while (rc == 0 && Now() < deadline)
-    rc = fault == kStream ? ipcb_stream_send(s) : ipcb_pingpong(s);
+    rc = fault == kStream ? ipcb_stream_send(s) : ipcb_round_trip(s);
   return rc;
 }
 
 int Warmup(ipcb_session *s, Fault fault) {
   if (fault != kStream)
-    return ipcb_pingpong(s);
+    return ipcb_round_trip(s);
   int rc = ipcb_stream_send(s);
   return rc ? rc : ipcb_stream_finish(s);
 }

@@ -20,7 +20,7 @@ void Exchange(const ipcb_transport *transport, size_t bytes, int verify) {
   SessionPtr session = Open(transport, bytes, verify, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   for (int i = 0; i < 1000; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << "exchange " << i << ": " << ipcb_session_error(session.get());
 }
 
@@ -54,10 +54,10 @@ TEST(Baselines, CacheLineNoticesADeadPeerWhileSpinning) {
   int rc = 0;
   SessionPtr session = Open(ipcb_transport_find("CacheLine"), 12, 0, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
   kill(ipcb_session_peer_pid(session.get()), SIGKILL);
   auto start = std::chrono::steady_clock::now();
-  while ((rc = ipcb_pingpong(session.get())) == 0)
+  while ((rc = ipcb_round_trip(session.get())) == 0)
     ;
   EXPECT_EQ(rc, IPCB_EPEERDIED) << ipcb_session_error(session.get());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
@@ -68,9 +68,9 @@ TEST(Baselines, CacheLineStopsASilentPeerAtTheDeadline) {
   SessionPtr session =
       Open(ipcb_transport_find("CacheLine"), 12, 0, 300 * 1000 * 1000, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
   kill(ipcb_session_peer_pid(session.get()), SIGSTOP);
-  EXPECT_EQ(ipcb_pingpong(session.get()), IPCB_ETIMEDOUT)
+  EXPECT_EQ(ipcb_round_trip(session.get()), IPCB_ETIMEDOUT)
       << ipcb_session_error(session.get());
 }
 

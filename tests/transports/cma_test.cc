@@ -124,7 +124,7 @@ TEST(CMA, BothDirectionsAreAllowedAtAttach) {
   int rc = 0;
   SessionPtr session = Open(Cma(), 12, 1, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  EXPECT_EQ(ipcb_pingpong(session.get()), 0)
+  EXPECT_EQ(ipcb_round_trip(session.get()), 0)
       << ipcb_session_error(session.get());
 }
 

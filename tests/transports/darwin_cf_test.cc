@@ -137,7 +137,7 @@ TEST(CFMessagePort, NoBootstrapNameOutlivesTheSession) {
   int rc = 0;
   SessionPtr session = Open(cf, 64, 0, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0)
       << ipcb_session_error(session.get());
   std::string token;
   for (const std::string &arg : ArgsOf(ipcb_session_peer_pid(session.get())))
@@ -174,7 +174,7 @@ TEST(CFMessagePort, APeerKilledMidRunIsReportedAsDead) {
     SessionPtr session = Open(cf, 4096, 0, 0, &rc);
     ASSERT_EQ(rc, 0) << "trial " << trial << ": "
                      << ipcb_session_error(session.get());
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << "trial " << trial << ": " << ipcb_session_error(session.get());
     int peer = ipcb_session_peer_pid(session.get());
     int delay_us = (int)(rng() % 20000);
@@ -183,7 +183,8 @@ TEST(CFMessagePort, APeerKilledMidRunIsReportedAsDead) {
       kill(peer, SIGKILL);
     });
     auto deadline = Clock::now() + std::chrono::seconds(10);
-    while ((rc = ipcb_pingpong(session.get())) == 0 && Clock::now() < deadline)
+    while ((rc = ipcb_round_trip(session.get())) == 0 &&
+           Clock::now() < deadline)
       ;
     killer.join();
     EXPECT_EQ(rc, IPCB_EPEERDIED)

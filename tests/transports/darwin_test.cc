@@ -36,7 +36,7 @@ TEST(MachMsg, AMessageAboveTheInlineCapIsChunkedAndExact) {
   std::string label = ipcb_session_label(session.get());
   EXPECT_NE(label.find("chunked: 2 messages"), std::string::npos) << label;
   for (int i = 0; i < 3; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
 }
 
@@ -103,7 +103,7 @@ TEST_P(MachRendezvous, AStrangerIsRefusedAndThePeerConnects) {
                                       : "the stranger did not end cleanly");
   EXPECT_FALSE(trial.registered_after_attach)
       << trial.name << " is still registered a second after the peer called ("
-      << ipcb_bootstrap_method() << ")";
+      << ipcb_probe_bootstrap_method() << ")";
   EXPECT_FALSE(trial.registered_after_close)
       << trial.name << " is still registered after teardown";
 }
@@ -117,20 +117,20 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(DarwinContext, RendezvousMethodAndQoSAreKnown) {
-  const char *method = ipcb_bootstrap_method();
+  const char *method = ipcb_probe_bootstrap_method();
   ASSERT_NE(method, nullptr);
   EXPECT_TRUE(std::string(method) == "bootstrap_register2" ||
               std::string(method) == "bootstrap_check_in")
       << method;
   char thread_class[160];
   ASSERT_EQ(ipcb_set_thread_class(IPCB_QOS_UTILITY), 0);
-  ipcb_thread_class(thread_class, sizeof thread_class);
+  ipcb_describe_thread_class(thread_class, sizeof thread_class);
   EXPECT_EQ(std::string(thread_class)
                 .rfind("QoS utility (requested; in effect: base priority ", 0),
             0u)
       << thread_class;
   ASSERT_EQ(ipcb_set_thread_class(IPCB_QOS_PLATFORM), 0); // later tests' class
-  ipcb_thread_class(thread_class, sizeof thread_class);
+  ipcb_describe_thread_class(thread_class, sizeof thread_class);
   EXPECT_EQ(std::string(thread_class)
                 .rfind("QoS user-interactive (requested; in effect: base "
                        "priority ",
@@ -172,7 +172,7 @@ TEST(DarwinQoS, ThePeerRunsAtTheClassAsked) {
   int rc = ipcb_session_open(ipcb_transport_find("Pipe"), &opt, &raw);
   SessionPtr session(raw);
   ASSERT_EQ(rc, 0) << ipcb_session_error(raw);
-  ASSERT_EQ(ipcb_pingpong(raw), 0) << ipcb_session_error(raw);
+  ASSERT_EQ(ipcb_round_trip(raw), 0) << ipcb_session_error(raw);
   std::vector<int> priorities = ThreadPriorities(ipcb_session_peer_pid(raw));
   std::string seen;
   for (int p : priorities)

@@ -34,12 +34,12 @@ TEST(MemfdSeal, ReleaseClosesAndUnmapsEveryMessage) {
   SessionPtr session = Open(seal, 65536, 1, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   std::string peer = std::to_string(ipcb_session_peer_pid(session.get()));
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0);
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
   size_t maps_self = 0, maps_peer = 0;
   size_t fds_self = Count("self", &maps_self);
   size_t fds_peer = Count(peer, &maps_peer);
   for (int i = 0; i < 100; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
   size_t maps_self2 = 0, maps_peer2 = 0;
   EXPECT_EQ(Count("self", &maps_self2), fds_self);

@@ -36,7 +36,7 @@ TEST(PosixMQ, AMessageOfMoreChunksThanTheQueueHoldsIsLabelledAndExact) {
             std::string::npos)
       << ipcb_session_label(session.get());
   for (int i = 0; i < 20; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
 }
 
@@ -45,7 +45,7 @@ TEST(PosixMQ, OneChunkIsNotLabelled) {
   SessionPtr session = Open(Mq(), Mq()->max_message(), 1, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   EXPECT_EQ(std::string(ipcb_session_label(session.get())), "");
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0)
       << ipcb_session_error(session.get());
 }
 

@@ -23,7 +23,7 @@ TEST_P(NoNameAfterOpen, WhileTheSessionRuns) {
   int rc = 0;
   SessionPtr session = Open(transport, 4096, 1, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0)
       << ipcb_session_error(session.get());
   // Only names of this process count: another program's come and go.
   std::string added, ours = "ipcb." + std::to_string(getpid()) + ".";

@@ -32,7 +32,7 @@ TEST(Limits, SysVShmMessageOfShmmaxFits) {
     GTEST_SKIP() << all.name << " = " << all.value << " pages: " << error;
   ASSERT_EQ(rc, 0) << ipcb_code_name(rc) << ": " << error;
   for (int i = 0; i < 3; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
 }
 

@@ -28,7 +28,7 @@ TEST(TCP, ListeningSocketIsClosedOnceThePeerIsConnected) {
   SessionPtr session = Open(tcp, 12, 1, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   EXPECT_EQ(ListeningSockets(), before);
-  EXPECT_EQ(ipcb_pingpong(session.get()), 0)
+  EXPECT_EQ(ipcb_round_trip(session.get()), 0)
       << ipcb_session_error(session.get());
 }
 

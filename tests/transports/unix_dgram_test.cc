@@ -25,7 +25,7 @@ TEST(UnixDgram, MessageAtTheLimitIsOneDatagram) {
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   EXPECT_EQ(std::string(ipcb_session_label(session.get())), "");
   for (int i = 0; i < 20; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
 }
 
@@ -37,7 +37,7 @@ TEST(UnixDgram, OneByteOverTheLimitIsTwoChunks) {
   std::string label = ipcb_session_label(session.get());
   EXPECT_NE(label.find("chunked: 2 messages"), std::string::npos) << label;
   for (int i = 0; i < 20; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
 }
 

@@ -33,7 +33,7 @@ TEST(Vmsplice, MessagesLargerThanThePipeGoThroughInRounds) {
       Open(ipcb_transport_find("Vmsplice"), (size_t{4} << 20) + 1, 1, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   for (int i = 0; i < 5; i++)
-    ASSERT_EQ(ipcb_pingpong(session.get()), 0)
+    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
         << ipcb_session_error(session.get());
 }
 

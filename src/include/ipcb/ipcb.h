@@ -70,7 +70,7 @@ int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
                       ipcb_session **out);
 /* One request and its checked reply: `bytes` each way for PingPong, 1 byte
  * there and `bytes` back for ColdStart. */
-int ipcb_pingpong(ipcb_session *s);
+int ipcb_round_trip(ipcb_session *s);
 /* Stream: send one message; every window-th call also waits for the ack. */
 int ipcb_stream_send(ipcb_session *s);
 /* Stream: complete the current window and wait for its ack (untimed). */
@@ -174,7 +174,7 @@ int ipcb_set_thread_class(ipcb_qos qos);
  * the requested QoS and the base priority the kernel derived from the class
  * in effect ("QoS utility (requested; in effect: base priority 20,
  * utility's)"), on Linux the policy and nice value ("SCHED_OTHER nice 0"). */
-void ipcb_thread_class(char *out, size_t len);
+void ipcb_describe_thread_class(char *out, size_t len);
 /* The CPUs this process may run on, in order; returns how many (<= cap),
  * or a negated errno. */
 int ipcb_allowed_cpus(int *out, int cap);
@@ -212,7 +212,7 @@ void ipcb_sysinfo_read(ipcb_sysinfo *out);
  * "bootstrap_check_in" (asked of launchd once, by publishing and withdrawing
  * a name, unless a session already did), or "none (...)" when launchd
  * refuses both; NULL on other systems. */
-const char *ipcb_bootstrap_method(void);
+const char *ipcb_probe_bootstrap_method(void);
 
 #ifdef __cplusplus
 }

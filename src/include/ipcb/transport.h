@@ -65,16 +65,16 @@ typedef enum ipcb_role { IPCB_ROLE_CLIENT = 0, IPCB_ROLE_PEER = 1 } ipcb_role;
 /* What a session asks of the transport; identical on both sides. */
 typedef struct ipcb_cfg {
   size_t max_bytes; /* the largest message either side will send */
-  /* The core's promise: at most `depth` messages one side sent are not yet
+  /* The core's promise: at most `window` messages one side sent are not yet
    * received and released by the other (PingPong: 1; Stream: the window),
    * since every reply or ack follows the release of what it answers. And
    * messages travel one way at a time: a side sends only once it has
    * received and released everything the other side sent (the client sends
-   * on only after the reply or ack), so both directions may share `depth`
+   * on only after the reply or ack), so both directions may share `window`
    * slots. A transport may size slots or buffers by it and need not check
    * it; if its queue holds fewer, send simply waits for the receiver, which
    * always drains. */
-  unsigned depth;
+  unsigned window;
   int64_t timeout_ns; /* deadline of one blocking call without progress */
 } ipcb_cfg;
 
@@ -110,7 +110,7 @@ typedef struct ipcb_transport {
   size_t (*max_message)(void);
 
   /* Client, before the peer exists: create the kernel objects, sized for
-   * cfg->max_bytes and cfg->depth, and describe them in `rdv`. Never blocks.
+   * cfg->max_bytes and cfg->window, and describe them in `rdv`. Never blocks.
    * A size the mechanism cannot carry fails with IPCB_ELIMIT through
    * ipcb_fail_limit(). Objects that must not outlive a crash are registered
    * with ipcb_track_*(). The descriptors put in rdv->fds belong to the core
@@ -162,7 +162,7 @@ typedef struct ipcb_transport {
    * Below the Stream window, the sender waits for the receiver in mid-window;
    * the window stays as asked, so that every transport acks as often, and the
    * benchmark label says what the queue held. -1 when the queue has room for
-   * cfg->depth messages. May be NULL. */
+   * cfg->window messages. May be NULL. */
   long (*queue_depth)(void *ctx, const ipcb_cfg *cfg, char *limit,
                       size_t limit_len);
 } ipcb_transport;

@@ -40,8 +40,8 @@ static int line_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
     return ipcb_fail_limit(ctx, "a message in the flipped line", cfg->max_bytes,
                            "the line's room", MSG_MAX,
                            "a smaller size (it is a fixed floor)");
-  if (cfg->depth != 1)
-    return ipcb_fail(ctx, -EINVAL, "one line holds one message (depth 1)");
+  if (cfg->window != 1)
+    return ipcb_fail(ctx, -EINVAL, "one line holds one message (window 1)");
   int rc = ipcb__shm_anon(ctx, sizeof(line), &fd, &map);
   if (rc) {
     if (fd >= 0)

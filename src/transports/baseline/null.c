@@ -14,7 +14,7 @@
  * bytes carries only the low bytes, which are all the reply's stamp needs.
  * The reply is stamped with the full pattern, so the client's check passes
  * with or without --ipc_verify; that costs n byte stores instead of n/64,
- * nothing at the 12 B that Baseline/Null runs. Request/reply only (depth 1,
+ * nothing at the 12 B that Baseline/Null runs. Request/reply only (window 1,
  * reply as long as the request). */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,10 +32,10 @@ typedef struct null_ctx {
 
 static int null_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   (void)rdv;
-  if (cfg->depth != 1)
+  if (cfg->window != 1)
     return ipcb_fail(ctx, -EINVAL,
                      "Null answers request/reply only "
-                     "(depth 1)");
+                     "(window 1)");
   return 0;
 }
 

@@ -240,7 +240,7 @@ static int pump(void *ctx, cfmp_ctx *c, int want_hello) {
 
 static int alloc_buffers(void *ctx, cfmp_ctx *c, const ipcb_cfg *cfg) {
   c->max = cfg->max_bytes;
-  c->depth = cfg->depth ? cfg->depth : 1;
+  c->depth = cfg->window ? cfg->window : 1;
   c->sbuf = malloc(c->max);
   c->rbuf = malloc((size_t)c->depth * c->max);
   c->rlen = calloc(c->depth, sizeof *c->rlen);
@@ -343,7 +343,7 @@ static long cfmp_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
       mach_port_get_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO,
                                (mach_port_info_t)&lim, &count) != KERN_SUCCESS)
     lim.mpl_qlimit = MACH_PORT_QLIMIT_DEFAULT;
-  if (lim.mpl_qlimit >= cfg->depth)
+  if (lim.mpl_qlimit >= cfg->window)
     return -1;
   snprintf(limit, len, "CFMessagePort's Mach port, %s = %u",
            lim.mpl_qlimit == MACH_PORT_QLIMIT_DEFAULT

@@ -140,7 +140,7 @@ long ipcb__mach_queue_depth(const ipcb_mach_link *l, const ipcb_cfg *cfg,
                       ? l->qlimit
                       : (size_t)MACH_PORT_QLIMIT_DEFAULT;
   size_t held = qlimit / (per_message ? per_message : 1);
-  if (held >= cfg->depth)
+  if (held >= cfg->window)
     return -1;
   snprintf(limit, len, "MACH_PORT_QLIMIT_MAX = %u", MACH_PORT_QLIMIT_MAX);
   return (long)held;

@@ -64,7 +64,7 @@ void ipcb__mach_drop_rendezvous(ipcb_mach_link *l);
 void ipcb__mach_close(ipcb_mach_link *l);
 
 /* queue_depth() for a link whose messages take `per_message` Mach messages
- * each: -1 when rx holds cfg->depth of them, else how many it holds, with
+ * each: -1 when rx holds cfg->window of them, else how many it holds, with
  * the limit named. */
 long ipcb__mach_queue_depth(const ipcb_mach_link *l, const ipcb_cfg *cfg,
                             size_t per_message, char *limit, size_t len);

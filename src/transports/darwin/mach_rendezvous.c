@@ -133,7 +133,7 @@ void ipcb__mach_drop_rendezvous(ipcb_mach_link *l) {
   l->registered = 0;
 }
 
-const char *ipcb_bootstrap_method(void) {
+const char *ipcb_probe_bootstrap_method(void) {
   if (atomic_load(&bootstrap_method) == METHOD_UNKNOWN) {
     /* Asked before any session: publish and withdraw once, as a session
      * would. */

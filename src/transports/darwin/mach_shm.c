@@ -52,7 +52,7 @@ typedef struct shm_ctx {
 
 static size_t region_size(const ipcb_cfg *cfg, size_t *slot) {
   *slot = (cfg->max_bytes + 63) & ~(size_t)63;
-  return round_page(2 * sizeof(dir_ctl) + 2 * (size_t)cfg->depth * *slot);
+  return round_page(2 * sizeof(dir_ctl) + 2 * (size_t)cfg->window * *slot);
 }
 
 static dir_ctl *ctl(shm_ctx *c, unsigned dir) {
@@ -95,12 +95,12 @@ static int shm_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
 static int shm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                       const ipcb_rdv *rdv) {
   shm_ctx *c = ctx;
-  c->depth = cfg->depth;
+  c->depth = cfg->window;
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
   c->size = region_size(cfg, &c->slot);
   int rc =
-      ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->depth, &c->entry);
+      ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->window, &c->entry);
   if (!rc && role == IPCB_ROLE_PEER) {
     if (!MACH_PORT_VALID(c->entry))
       return ipcb_fail(ctx, IPCB_ECORRUPT, "rendezvous: no memory entry");

@@ -57,7 +57,7 @@ typedef struct ulock_ctx {
 /* Each slot starts with its message's size, on a line of its own. */
 static size_t region_size(const ipcb_cfg *cfg, size_t *slot) {
   *slot = 64 + ((cfg->max_bytes + 63) & ~(size_t)63);
-  return 2 * sizeof(ring_ctl) + 2 * (size_t)cfg->depth * *slot;
+  return 2 * sizeof(ring_ctl) + 2 * (size_t)cfg->window * *slot;
 }
 
 static ring_ctl *ring(ulock_ctx *c, unsigned dir) {
@@ -167,7 +167,7 @@ static int ulock_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                         const ipcb_rdv *rdv) {
   ulock_ctx *c = ctx;
   c->ready = 1;
-  c->depth = cfg->depth;
+  c->depth = cfg->window;
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
   if (role == IPCB_ROLE_CLIENT)

@@ -183,7 +183,7 @@ static int cma_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   c->pid = ipcb_other_pid(ctx);
   c->max = cfg->max_bytes;
   c->slot = (cfg->max_bytes + 63) & ~(size_t)63;
-  c->depth = cfg->depth;
+  c->depth = cfg->window;
   c->sbuf = malloc(cfg->max_bytes);
   /* Zeroed: only the other process writes these bytes, where valgrind's
    * memcheck cannot see it, so malloc's would read as uninitialised. The

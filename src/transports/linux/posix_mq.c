@@ -117,7 +117,7 @@ static int mq_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   size_t chunk = chunk_size(cfg);
   if (chunk == 0)
     return ipcb_fail(ctx, IPCB_EUNAVAIL, "fs.mqueue.msgsize_max unreadable");
-  size_t want = (cfg->max_bytes + chunk - 1) / chunk * cfg->depth;
+  size_t want = (cfg->max_bytes + chunk - 1) / chunk * cfg->window;
   long depth_max = read_limit(IPCB_LIMIT_MQ_MSG_MAX);
   struct mq_attr a = {.mq_maxmsg = depth_max > 0 && (size_t)depth_max < want
                                        ? depth_max
@@ -235,7 +235,7 @@ static long mq_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
   if (mq_getattr(c->tx, &a) != 0)
     return -1;
   long chunks = (long)((cfg->max_bytes + c->chunk - 1) / c->chunk);
-  if (a.mq_maxmsg / chunks >= (long)cfg->depth)
+  if (a.mq_maxmsg / chunks >= (long)cfg->window)
     return -1;
   snprintf(limit, len, "fs.mqueue.msg_max = %ld", a.mq_maxmsg);
   return a.mq_maxmsg / chunks;

@@ -66,7 +66,7 @@ static int efd_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   int fds[3] = {-1, -1, -1}; /* ring, client's doorbell, peer's doorbell */
   c->ready = 1;
   c->mine = c->theirs = -1;
-  int rc = ring_create(ctx, cfg->max_bytes, cfg->depth, &fds[0]);
+  int rc = ring_create(ctx, cfg->max_bytes, cfg->window, &fds[0]);
   if (!rc)
     rc = ring_map(ctx, &c->ring, fds[0], IPCB_ROLE_CLIENT, cfg);
   if (!rc)

@@ -64,7 +64,7 @@ static int futex_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   futex_ctx *c = ctx;
   int fd = -1;
   c->ready = 1;
-  int rc = ring_create(ctx, cfg->max_bytes, cfg->depth, &fd);
+  int rc = ring_create(ctx, cfg->max_bytes, cfg->window, &fd);
   if (!rc)
     rc = ring_map(ctx, &c->ring, fd, IPCB_ROLE_CLIENT, cfg);
   if (rc) {

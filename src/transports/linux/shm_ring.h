@@ -85,8 +85,8 @@ static inline int ring_map(void *ctx, shm_ring *r, int fd, ipcb_role role,
                            const ipcb_cfg *cfg) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   r->slot = ring_slot_size(cfg->max_bytes);
-  r->depth = cfg->depth;
-  r->map_len = ring_map_len(cfg->max_bytes, cfg->depth);
+  r->depth = cfg->window;
+  r->map_len = ring_map_len(cfg->max_bytes, cfg->window);
   void *p = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED)
     return ipcb_fail_errno(ctx, "mmap(ring)");

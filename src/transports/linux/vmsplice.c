@@ -77,7 +77,7 @@ static int vms_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   }
   /* Page-aligned slots: a message spans as few pipe slots as it can. */
   c->slot = (cfg->max_bytes + page - 1) / page * page;
-  c->depth = cfg->depth;
+  c->depth = cfg->window;
   c->sbufs = aligned_alloc(page, c->slot * c->depth);
   c->rbuf = malloc(cfg->max_bytes);
   if (!c->sbufs || !c->rbuf)

@@ -41,7 +41,7 @@ static size_t slot_size(const ipcb_cfg *cfg) {
 }
 
 static size_t map_size(const ipcb_cfg *cfg) {
-  return 2 * (size_t)cfg->depth * slot_size(cfg);
+  return 2 * (size_t)cfg->window * slot_size(cfg);
 }
 
 static int create_shm(void *ctx, pshm_ctx *c) {
@@ -88,7 +88,7 @@ static int pshm_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   c->map_len = map_size(cfg);
   int rc = create_shm(ctx, c);
   for (int i = 0; !rc && i < NSEMS; i++)
-    rc = create_sem(ctx, c, i, i == FREE0 || i == FREE1 ? cfg->depth : 0);
+    rc = create_sem(ctx, c, i, i == FREE0 || i == FREE1 ? cfg->window : 0);
   if (rc)
     return rc;
   snprintf(rdv->token, sizeof rdv->token, "%s %s %s %s %s %s", c->shm_name,
@@ -158,7 +158,7 @@ static int pshm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   pshm_ctx *c = ctx;
   int rc;
   c->slot_size = slot_size(cfg);
-  c->depth = cfg->depth;
+  c->depth = cfg->window;
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
   if (role == IPCB_ROLE_PEER) {

@@ -47,7 +47,7 @@ static size_t slot_size(const ipcb_cfg *cfg) {
 
 /* Two rings, then depth slots per direction. */
 static size_t map_size(const ipcb_cfg *cfg) {
-  return 2 * sizeof(ring) + 2 * (size_t)cfg->depth * slot_size(cfg);
+  return 2 * sizeof(ring) + 2 * (size_t)cfg->window * slot_size(cfg);
 }
 
 static void layout(spin_ctx *c, const ipcb_cfg *cfg, ipcb_role role) {
@@ -55,7 +55,7 @@ static void layout(spin_ctx *c, const ipcb_cfg *cfg, ipcb_role role) {
   unsigned char *slots = c->base + 2 * sizeof(ring);
   unsigned tx = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->slot_size = slot_size(cfg);
-  c->depth = cfg->depth;
+  c->depth = cfg->window;
   c->tx = &rings[tx];
   c->rx = &rings[1 - tx];
   c->tx_slots = slots + tx * (size_t)c->depth * c->slot_size;

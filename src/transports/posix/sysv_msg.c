@@ -217,7 +217,7 @@ static long msg_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
                 (uint64_t)held > tql.value;
   if (headers)
     held = (long)tql.value;
-  if (held >= (long)cfg->depth)
+  if (held >= (long)cfg->window)
     return -1;
   if (headers) {
     snprintf(limit, len, "%s = %llu", tql.name, (unsigned long long)tql.value);

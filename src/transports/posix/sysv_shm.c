@@ -157,12 +157,12 @@ static int shm_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   c->ready = 1;
   c->shm_id = c->sem_id = -1;
   int known = ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &max) == 0;
-  size_t slot = slot_bytes(cfg->max_bytes, cfg->depth, known ? max.value : 0);
-  size_t bytes = (size_t)cfg->depth * slot;
+  size_t slot = slot_bytes(cfg->max_bytes, cfg->window, known ? max.value : 0);
+  size_t bytes = (size_t)cfg->window * slot;
   c->slot_size = slot;
   char what[64];
-  snprintf(what, sizeof what, "a segment of %u slot%s", cfg->depth,
-           cfg->depth == 1 ? "" : "s");
+  snprintf(what, sizeof what, "a segment of %u slot%s", cfg->window,
+           cfg->window == 1 ? "" : "s");
   if (known && bytes > max.value)
     return ipcb_fail_limit(ctx, what, bytes, max.name, max.value, max.how);
   if ((rc = create_segment(ctx, &c->shm_id, bytes)) != 0 ||
@@ -199,7 +199,7 @@ static int shm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
         c->slot_size < cfg->max_bytes)
       return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
   }
-  c->depth = cfg->depth;
+  c->depth = cfg->window;
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
   if ((rc = attach_segment(ctx, c)) != 0)

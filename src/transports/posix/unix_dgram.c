@@ -86,7 +86,7 @@ static size_t probe_pair(int sv[2], size_t want) {
   return limit;
 }
 
-static size_t dgram_max_message(void) {
+static size_t dgram_probe_limit(void) {
   size_t limit = atomic_load(&found_limit);
   int sv[2];
   if (limit || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
@@ -222,7 +222,7 @@ const ipcb_transport ipcb_tr_UnixDgram = {
                "limit found by trial datagrams",
     .caps = IPCB_CAP_CHUNKED,
     .ctx_size = sizeof(dgram_ctx),
-    .max_message = dgram_max_message,
+    .max_message = dgram_probe_limit,
     .setup = dgram_setup,
     .attach = dgram_attach,
     .send_buf = dgram_send_buf,
