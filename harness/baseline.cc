@@ -61,10 +61,10 @@ void RegisterBaselines(const Flags &flags) {
       ->UseRealTime();
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *transport = ipcb_transport_at(i);
-    char why[512] = "";
+    const char *why = "";
     if (!(transport->caps & IPCB_CAP_BASELINE))
       continue;
-    if (transport->probe && transport->probe(why, sizeof why) != 0) {
+    if (ipcb_transport_probe(transport, &why) != 0) {
       fprintf(stderr, "ipc_bench: Baseline/%s is not available here: %s\n",
               transport->name, why);
       continue;

@@ -61,7 +61,7 @@ void AddContext(const Flags &flags) {
   // Each transport's native limit as read from the running kernel.
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *transport = ipcb_transport_at(i);
-    size_t max = transport->max_message ? transport->max_message() : 0;
+    size_t max = ipcb_transport_limit(transport);
     benchmark::AddCustomContext(std::string("limit_") + transport->name,
                                 max ? std::to_string(max) : "none");
   }

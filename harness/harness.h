@@ -16,8 +16,8 @@ namespace ipcb {
 struct Flags {
   std::vector<size_t> sizes;
   bool sizes_given = false; // ColdStart defaults to 12 B and 4 MiB only
-  int64_t timeout_ns = 10'000'000'000;
-  unsigned window = 64;
+  int64_t timeout_ns = IPCB_DEFAULT_TIMEOUT_NS;
+  unsigned window = IPCB_DEFAULT_WINDOW;
   bool verify = false;
   bool list = false;
   bool pinned = false; // --ipc_cpus given: client_cpu and peer_cpu hold

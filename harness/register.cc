@@ -12,8 +12,8 @@ namespace ipcb {
 namespace {
 
 bool Available(const ipcb_transport *transport, std::string *why) {
-  char text[512] = "";
-  if (!transport->probe || transport->probe(text, sizeof text) == 0)
+  const char *text = "";
+  if (ipcb_transport_probe(transport, &text) == 0)
     return true;
   *why = text;
   return false;
@@ -64,7 +64,7 @@ void PrintTransportList() {
     std::string why;
     bool available = Available(transport, &why);
     char limit[32] = "none";
-    size_t max = transport->max_message ? transport->max_message() : 0;
+    size_t max = ipcb_transport_limit(transport);
     if (max && max < (size_t)1 << 60) // Linux's default shmmax is ~2^64
       ipcb_format_size(max, limit, sizeof limit);
     printf("%-16s %-11s %-12s %s%s\n", transport->name,

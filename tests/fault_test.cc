@@ -75,7 +75,7 @@ TEST_P(Faults, SilentPeerTimesOut) {
       << ipcb_session_error(session.get());
   EXPECT_GE(waited, std::chrono::milliseconds(300));
   EXPECT_LT(waited, std::chrono::seconds(2));
-  // Closing kills the stopped peer (SIGTERM stays pending while stopped).
+  // Closing kills the stopped peer: SIGKILL ends a stopped process too.
 }
 
 // The client dies without a chance to clean up: its peer must notice, remove

@@ -85,5 +85,27 @@ TEST(Registry, MatchesTheTablesCMakeFound) {
   EXPECT_EQ(c, cmake) << "IPCB_TRANSPORT_NAMES: " << IPCB_TRANSPORT_NAMES;
 }
 
+// Availability is asked once per process: SysVMsg's probe makes and
+// removes a queue, so a second question that reached it would show as a
+// second object in the tracking record. The answer stays the probe's own.
+TEST(Registry, EachTransportIsProbedOnce) {
+  const ipcb_transport *msg = ipcb_transport_find("SysVMsg");
+  ASSERT_NE(msg, nullptr);
+  const char *why = nullptr;
+  int first = ipcb_transport_probe(msg, &why);
+  ASSERT_NE(why, nullptr);
+  ipcb_tracked_history_reset();
+  for (int i = 0; i < 3; i++) {
+    const char *again = nullptr;
+    EXPECT_EQ(ipcb_transport_probe(msg, &again), first);
+    EXPECT_STREQ(again, why);
+  }
+  EXPECT_EQ(ipcb_tracked_history(nullptr, 0), 0u)
+      << "a cached answer made a queue";
+  EXPECT_EQ(ipcb_transport_limit(msg), msg->max_message());
+  char direct[512] = "";
+  EXPECT_EQ(msg->probe(direct, sizeof direct), first) << direct;
+}
+
 } // namespace
 } // namespace ipcb_test

@@ -6,10 +6,9 @@ std::vector<const ipcb_transport *> Transports(bool with_baselines) {
   std::vector<const ipcb_transport *> out;
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *t = ipcb_transport_at(i);
-    char why[256];
     if ((t->caps & IPCB_CAP_BASELINE) && !with_baselines)
       continue;
-    if (t->probe && t->probe(why, sizeof why) != 0)
+    if (ipcb_transport_probe(t, nullptr) != 0)
       continue;
     out.push_back(t);
   }

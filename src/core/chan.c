@@ -1,5 +1,5 @@
 /* A channel: one side's transport context plus what the core knows of it, and
- * the services transports call (errors, interruption, object tracking). */
+ * the error services transports call. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,20 +43,6 @@ int ipcb_fail_limit(void *ctx, const char *what, uint64_t need,
   return ipcb_fail(
       ctx, IPCB_ELIMIT, "%s needs %llu bytes but %s is %llu; raise it with %s",
       what, (unsigned long long)need, limit, (unsigned long long)value, how);
-}
-
-int ipcb_interrupted(void *ctx) {
-  ipcb_chan *ch = ipcb__chan_of(ctx);
-  /* A peer's SIGTERM (its client died: PR_SET_PDEATHSIG, or the kqueue
-   * watch on macOS) ends the wait at once, watchdog or not. */
-  if (ipcb__peer_should_stop())
-    return ipcb_fail(ctx, IPCB_ESTOPPED, "stopped by a signal");
-  if (!ch->watch)
-    return 0;
-  int code = atomic_load_explicit(&ch->watch->fault, memory_order_acquire);
-  if (code)
-    snprintf(ch->err, sizeof ch->err, "%s", ch->watch->fault_text);
-  return code;
 }
 
 int ipcb_other_pid(void *ctx) { return ipcb__chan_of(ctx)->other_pid; }

@@ -1,4 +1,4 @@
-/* Objects to remove if the run is killed by SIGINT or SIGTERM.
+/* Objects to remove if the run is killed by SIGINT, SIGTERM or SIGHUP.
  *
  * A fixed table, because the handler may not allocate or lock. Each removal
  * below is a single system call, which is what a handler may make. */

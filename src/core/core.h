@@ -12,7 +12,6 @@
 #define IPCB_ERR_MAX 512
 /* Watchdog period: bounds how late peer death is noticed (design: 100 ms). */
 #define IPCB_WATCH_SLICE_NS (20 * 1000 * 1000)
-#define IPCB_DEFAULT_TIMEOUT_NS (10 * 1000000000LL)
 
 /* Shared by the watchdog thread and the thread that runs the session. */
 typedef struct ipcb_watch {
@@ -76,13 +75,26 @@ typedef struct ipcb_spawn_req {
 } ipcb_spawn_req;
 int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
                      size_t errlen);
-/* The peer's --ipc_cfg=, written by spawn.c and read by peer.c: pattern,
- * bytes, verify, max_bytes, depth, timeout_ns, peer CPU (-1: not pinned),
- * QoS class. */
-#define IPCB__PEER_CFG_FORMAT "%d,%zu,%d,%zu,%u,%lld,%d,%d"
-#define IPCB__PEER_CFG_FIELDS 8
-/* SIGTERM, a grace period, SIGKILL, reap. Returns the wait status. */
+/* SIGKILL, then reap. Returns the wait status. */
 int ipcb__stop_peer(pid_t pid);
+
+/* peer_args.c: the peer's argv, the one place that knows its format. */
+typedef struct ipcb_peer_args {
+  const char *transport, *token; /* the transport's name, the rendezvous */
+  int fd_base, nfds, ppid;       /* inherited fds: base..base+nfds-1 */
+  ipcb_options opt;
+  ipcb_cfg cfg;
+} ipcb_peer_args;
+typedef struct ipcb_peer_argv {
+  char peer[128], rdv[IPCB_RDV_TOKEN_MAX + 16], fds[64], cfg[160];
+  char *argv[6]; /* exe and the four above, NULL-terminated */
+} ipcb_peer_argv;
+void ipcb__peer_argv_write(const ipcb_peer_args *a, char *exe,
+                           ipcb_peer_argv *out);
+/* The transport named by --ipc_peer=, or NULL: not a peer's argv. */
+const char *ipcb__peer_argv_transport(int argc, char **argv);
+/* 0, or -EINVAL when an argument is missing or malformed. */
+int ipcb__peer_argv_read(int argc, char **argv, ipcb_peer_args *a);
 
 /* pattern.c: the two halves of every pattern. */
 size_t ipcb__request_bytes(const ipcb_options *opt);
@@ -128,8 +140,9 @@ void ipcb__sweep_journal_of(pid_t pid, int64_t wait_ns);
 /* How long a survivor waits for the dead side's journal lock to drop. */
 #define IPCB_SURVIVOR_WAIT_NS (1000 * 1000 * 1000LL)
 
-/* peer.c: set by SIGTERM/SIGINT in the peer. */
-int ipcb__peer_should_stop(void);
+/* interrupt.c: in the peer, SIGTERM and SIGINT request a stop, which
+ * ipcb_interrupted() reports to the transport that saw EINTR. */
+void ipcb__install_stop_handlers(void);
 
 /* platform_<os>.c: the few calls that differ by OS. */
 int ipcb__self_exe(char *out, size_t len);

@@ -8,72 +8,9 @@
 #include "core.h"
 
 static char peer_error[IPCB_ERR_MAX];
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
-
-int ipcb__peer_should_stop(void) { return stop_requested != 0; }
-
 const char *ipcb_peer_error(void) { return peer_error; }
 
-typedef struct peer_args {
-  const char *name, *token;
-  int fd_base, nfds, ppid;
-  ipcb_options opt;
-  ipcb_cfg cfg;
-} peer_args;
-
-static const char *arg_value(int argc, char **argv, const char *key) {
-  size_t len = strlen(key);
-  for (int i = 1; i < argc; i++)
-    if (strncmp(argv[i], key, len) == 0)
-      return argv[i] + len;
-  return NULL;
-}
-
-static int parse_args(int argc, char **argv, peer_args *a) {
-  const char *fds = arg_value(argc, argv, "--ipc_fds=");
-  const char *cfg = arg_value(argc, argv, "--ipc_cfg=");
-  int pattern, verify, cpu, qos;
-  long long timeout;
-  a->token = arg_value(argc, argv, "--ipc_rdv=");
-  if (!a->token || !fds || !cfg ||
-      sscanf(fds, "%d,%d,%d", &a->fd_base, &a->nfds, &a->ppid) != 3 ||
-      sscanf(cfg, IPCB__PEER_CFG_FORMAT, &pattern, &a->opt.bytes, &verify,
-             &a->cfg.max_bytes, &a->cfg.window, &timeout, &cpu,
-             &qos) != IPCB__PEER_CFG_FIELDS ||
-      a->cfg.window == 0 || a->opt.bytes == 0 || a->nfds < 0 ||
-      a->nfds > IPCB_RDV_MAX_FDS) {
-    ipcb__set_err(peer_error, sizeof peer_error,
-                  "peer: malformed --ipc_rdv/--ipc_fds/--ipc_cfg arguments");
-    return -EINVAL;
-  }
-  a->opt.pattern = (ipcb_pattern)pattern;
-  a->opt.verify = verify;
-  a->opt.timeout_ns = timeout;
-  a->opt.pin_peer = cpu >= 0;
-  a->opt.peer_cpu = cpu;
-  a->opt.qos = (ipcb_qos)qos;
-  a->opt.window = a->cfg.window;
-  a->cfg.timeout_ns = timeout;
-  return 0;
-}
-
-static void install_stop_handlers(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0; /* no SA_RESTART: a blocked call returns EINTR */
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
-}
-
-static int serve(const peer_args *a, const ipcb_transport *tr) {
+static int serve(const ipcb_peer_args *a, const ipcb_transport *tr) {
   ipcb_rdv rdv;
   memset(&rdv, 0, sizeof rdv);
   snprintf(rdv.token, sizeof rdv.token, "%s", a->token);
@@ -125,7 +62,7 @@ static int serve(const peer_args *a, const ipcb_transport *tr) {
  * task_terminate_internal at line 1616, fdt_invalidate at 2225). So a peer
  * that believes its client gone waits up to a second for the lock; one
  * that merely failed looks once, and leaves a live client's objects to it. */
-static int finish(const peer_args *a, int status, int client_gone) {
+static int finish(const ipcb_peer_args *a, int status, int client_gone) {
   if (a->ppid > 0)
     ipcb__sweep_journal_of((pid_t)a->ppid,
                            client_gone ? IPCB_SURVIVOR_WAIT_NS : 0);
@@ -133,14 +70,16 @@ static int finish(const peer_args *a, int status, int client_gone) {
 }
 
 int ipcb_peer_main_if_requested(int argc, char **argv) {
-  const char *name = arg_value(argc, argv, "--ipc_peer=");
-  peer_args a;
+  const char *name = ipcb__peer_argv_transport(argc, argv);
+  ipcb_peer_args a;
   if (!name)
     return -1;
-  memset(&a, 0, sizeof a);
-  install_stop_handlers();
-  if (parse_args(argc, argv, &a) != 0)
+  ipcb__install_stop_handlers();
+  if (ipcb__peer_argv_read(argc, argv, &a) != 0) {
+    ipcb__set_err(peer_error, sizeof peer_error,
+                  "peer: malformed --ipc_rdv/--ipc_fds/--ipc_cfg arguments");
     return 2;
+  }
   const ipcb_transport *tr = ipcb_transport_find(name);
   if (!tr) {
     ipcb__set_err(peer_error, sizeof peer_error, "peer: unknown transport '%s'",

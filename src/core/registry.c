@@ -1,4 +1,6 @@
-/* The registry: the transports this build compiled, from a generated table. */
+/* The registry: the transports this build compiled, from a generated table,
+ * and which of them run here. */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,4 +25,58 @@ const ipcb_transport *ipcb_transport_find(const char *name) {
     if (strcasecmp(ipcb__transport_table[i]->name, name) == 0)
       return ipcb__transport_table[i];
   return NULL;
+}
+
+/* Availability and limits, asked of each transport once per process: a
+ * probe may cost a kernel object (SysVMsg makes and removes a queue) and a
+ * limit may be found by trial (UnixDgram sends datagrams of growing size),
+ * while --ipc_list, registration, the context, the tests and every session
+ * ask the same question. A transport outside the table, or refused for a
+ * limit, is asked each time. */
+enum { CACHED_MAX = 64 };
+typedef struct answer {
+  int probed, probe_rc, limit_read;
+  size_t limit;
+  char why[IPCB_ERR_MAX];
+} answer;
+static answer answers[CACHED_MAX];
+static pthread_mutex_t answers_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static answer *answer_of(const ipcb_transport *tr) {
+  for (size_t i = 0; i < CACHED_MAX && ipcb__transport_table[i]; i++)
+    if (ipcb__transport_table[i] == tr)
+      return &answers[i];
+  return NULL;
+}
+
+int ipcb_transport_probe(const ipcb_transport *tr, const char **why) {
+  static _Thread_local char uncached[IPCB_ERR_MAX];
+  answer *a = answer_of(tr);
+  pthread_mutex_lock(&answers_mu);
+  char *text = a ? a->why : uncached;
+  int rc = a && a->probed ? a->probe_rc : 0;
+  if (!a || !a->probed) {
+    text[0] = '\0';
+    rc = tr->probe ? tr->probe(text, IPCB_ERR_MAX) : 0;
+    /* A limit (descriptors, queues) may be raised or freed: asked again. */
+    if (a && rc != IPCB_ELIMIT)
+      a->probed = 1, a->probe_rc = rc;
+  }
+  pthread_mutex_unlock(&answers_mu);
+  if (why)
+    *why = text;
+  return rc;
+}
+
+size_t ipcb_transport_limit(const ipcb_transport *tr) {
+  answer *a = answer_of(tr);
+  pthread_mutex_lock(&answers_mu);
+  size_t limit = a && a->limit_read ? a->limit : 0;
+  if (!a || !a->limit_read) {
+    limit = tr->max_message ? tr->max_message() : 0;
+    if (a)
+      a->limit_read = 1, a->limit = limit;
+  }
+  pthread_mutex_unlock(&answers_mu);
+  return limit;
 }

@@ -39,7 +39,7 @@ static int fail(ipcb_session *s, int rc, const char *text) {
 }
 
 static void make_label(ipcb_session *s) {
-  size_t limit = s->tr->max_message ? s->tr->max_message() : 0;
+  size_t limit = ipcb_transport_limit(s->tr);
   size_t len = 0;
   char sz[32];
   s->label[0] = '\0';
@@ -81,9 +81,10 @@ static unsigned clamp_window(const ipcb_options *opt) {
 static int start(ipcb_session *s) {
   ipcb_rdv rdv;
   char why[IPCB_ERR_MAX] = "";
-  int rc = s->tr->probe ? s->tr->probe(why, sizeof why) : 0;
+  const char *unavailable = "";
+  int rc = ipcb_transport_probe(s->tr, &unavailable);
   if (rc)
-    return fail(s, rc, why);
+    return fail(s, rc, unavailable);
   memset(&rdv, 0, sizeof rdv);
   rc = s->tr->setup(s->ch->ctx, &s->ch->cfg, &rdv);
   if (!rc) {

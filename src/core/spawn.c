@@ -108,9 +108,7 @@ static int check_fd_room(const ipcb_rdv *rdv, int base, char *err,
 
 int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
                      size_t errlen) {
-  char exe[1024], a_peer[128], a_rdv[IPCB_RDV_TOKEN_MAX + 16], a_fds[64],
-      a_cfg[160];
-  const ipcb_cfg *cfg = req->cfg;
+  char exe[1024];
   int base = fd_base(req->rdv);
   int rc = ipcb__self_exe(exe, sizeof exe);
   if (rc) {
@@ -120,21 +118,17 @@ int ipcb__spawn_peer(const ipcb_spawn_req *req, pid_t *pid, char *err,
   rc = check_fd_room(req->rdv, base, err, errlen);
   if (rc)
     return rc;
-  snprintf(a_peer, sizeof a_peer, "--ipc_peer=%s", req->tr->name);
-  snprintf(a_rdv, sizeof a_rdv, "--ipc_rdv=%s", req->rdv->token);
-  snprintf(a_fds, sizeof a_fds, "--ipc_fds=%d,%d,%d", base, req->rdv->nfds,
-           (int)getpid());
-  snprintf(a_cfg, sizeof a_cfg, "--ipc_cfg=" IPCB__PEER_CFG_FORMAT,
-           (int)req->opt->pattern, req->opt->bytes, req->opt->verify,
-           cfg->max_bytes, cfg->window, (long long)cfg->timeout_ns,
-           req->opt->pin_peer ? req->opt->peer_cpu : -1, (int)req->opt->qos);
-  char *argv[] = {exe, a_peer, a_rdv, a_fds, a_cfg, NULL};
+  ipcb_peer_args args = {req->tr->name,  req->rdv->token, base,
+                         req->rdv->nfds, (int)getpid(),   *req->opt,
+                         *req->cfg};
+  ipcb_peer_argv argv;
+  ipcb__peer_argv_write(&args, exe, &argv);
 
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   rc = prepare(&fa, &attr, req->rdv, base);
   if (!rc)
-    rc = posix_spawn(pid, exe, &fa, &attr, argv, environ);
+    rc = posix_spawn(pid, exe, &fa, &attr, argv.argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc) {

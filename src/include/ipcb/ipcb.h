@@ -23,6 +23,14 @@ const char *ipcb_code_name(int code);
 size_t ipcb_transport_count(void);
 const ipcb_transport *ipcb_transport_at(size_t i);
 const ipcb_transport *ipcb_transport_find(const char *name);
+/* 0 if `tr` runs here; otherwise its probe's negative code, with the reason
+ * in *why (when why is not NULL; valid until the next call for `tr`). Each
+ * transport of the registry is probed once per process, unless refused for
+ * a limit (IPCB_ELIMIT), which may be raised meanwhile. */
+int ipcb_transport_probe(const ipcb_transport *tr, const char **why);
+/* The largest message `tr` carries whole here, 0 for no limit; read once
+ * per process (a transport may find it by trial). */
+size_t ipcb_transport_limit(const ipcb_transport *tr);
 
 /* ---- Sessions and patterns ---------------------------------------------- */
 typedef enum ipcb_pattern {
@@ -31,7 +39,11 @@ typedef enum ipcb_pattern {
   IPCB_COLDSTART = 2, /* 1 byte there, n bytes back, on a fresh peer */
 } ipcb_pattern;
 
+/* The defaults of ipcb_options, and of the --ipc_window and --ipc_timeout
+ * flags: messages per Stream ack, and how long one blocking call may make no
+ * progress before the run fails. */
 #define IPCB_DEFAULT_WINDOW 64
+#define IPCB_DEFAULT_TIMEOUT_NS (10 * 1000000000LL)
 /* Stream windows are clamped so that a window holds at most this much (and
  * at least one message). A shared-memory transport maps a slot per message of
  * the window, so this bounds its footprint: peak RSS stays under 3x the largest
@@ -54,7 +66,7 @@ typedef struct ipcb_options {
   ipcb_pattern pattern;
   size_t bytes;       /* payload of one message (the reply, for ColdStart) */
   unsigned window;    /* Stream: messages per ack; 0 = IPCB_DEFAULT_WINDOW */
-  int64_t timeout_ns; /* per blocking call without progress; 0 = 10 s */
+  int64_t timeout_ns; /* per blocking call without progress; 0 = default */
   int verify;         /* fill and check every byte, not only the stamps */
   int pin_peer;       /* pin the peer to peer_cpu (Linux) */
   int peer_cpu;
@@ -117,9 +129,9 @@ int ipcb_parse_duration(const char *text, int64_t *ns, char *err,
 void ipcb_format_size(size_t n, char *out, size_t len);
 
 /* ---- Process-wide -------------------------------------------------------- */
-/* SIGINT/SIGTERM remove every tracked kernel object and whatever else the
- * crash journal lists, stop the peers, then die of the same signal. Call
- * once from main(). */
+/* SIGINT, SIGTERM and SIGHUP (a closed terminal) stop the peers, remove
+ * every tracked kernel object and whatever else the crash journal lists,
+ * then die of the same signal. Call once from main(). */
 void ipcb_install_cleanup_handlers(void);
 /* Removes the kernel objects that earlier runs of this user left when they
  * were killed (SIGKILL, a crash) before anyone else knew them: only objects

@@ -115,8 +115,12 @@ static int mq_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   c->ready = 1;
   c->tx = c->rx = -1;
   size_t chunk = chunk_size(cfg);
-  if (chunk == 0)
-    return ipcb_fail(ctx, IPCB_EUNAVAIL, "fs.mqueue.msgsize_max unreadable");
+  if (chunk == 0) { /* the probe's reading, redone: descriptors may be out */
+    int err = errno;
+    return ipcb_fail(ctx, err == EMFILE ? IPCB_ELIMIT : IPCB_EUNAVAIL,
+                     "/proc/sys/fs/mqueue/msgsize_max cannot be read: %s",
+                     ipcb_errno_name(err));
+  }
   size_t want = (cfg->max_bytes + chunk - 1) / chunk * cfg->window;
   long depth_max = read_limit(IPCB_LIMIT_MQ_MSG_MAX);
   struct mq_attr a = {.mq_maxmsg = depth_max > 0 && (size_t)depth_max < want

@@ -51,14 +51,21 @@ static void no_queue_left(char *out, size_t len) {
              "(MSGMNI) is reached; remove stale ones (ipcs -q)");
 }
 
-static int msg_probe(char *why, size_t len) {
+/* 0 when kernel.msgmax reads; else the code, and why in `why`. */
+static int msgmax_unreadable(char *why, size_t len) {
   ipcb_limit max;
   int err = ipcb_kernel_limit(IPCB_LIMIT_MSGMAX, &max);
-  if (err || !max.value) {
-    snprintf(why, len, "%s cannot be read: %s", max.name,
-             err ? ipcb_errno_name(-err) : "it reads 0");
-    return err == -EMFILE ? IPCB_ELIMIT : IPCB_EUNAVAIL;
-  }
+  if (!err && max.value)
+    return 0;
+  snprintf(why, len, "%s cannot be read: %s", max.name,
+           err ? ipcb_errno_name(-err) : "it reads 0");
+  return err == -EMFILE ? IPCB_ELIMIT : IPCB_EUNAVAIL;
+}
+
+static int msg_probe(char *why, size_t len) {
+  int err = msgmax_unreadable(why, len);
+  if (err)
+    return err;
   int id = ipcb_sysv_create(IPCB_OBJ_SYSV_MSG, 0);
   if (id < 0 && errno == ENOSPC) {
     no_queue_left(why, len);
@@ -110,9 +117,14 @@ static int msg_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   c->tx = role == IPCB_ROLE_CLIENT ? c->to_peer : c->to_client;
   c->rx = role == IPCB_ROLE_CLIENT ? c->to_client : c->to_peer;
   c->chunk = msg_chunk_limit();
+  if (!c->chunk) { /* the probe read it, but descriptors may be out now */
+    char why[160] = "kernel.msgmax cannot be read";
+    int err = msgmax_unreadable(why, sizeof why);
+    return ipcb_fail(ctx, err ? err : IPCB_EUNAVAIL, "%s", why);
+  }
   c->sbuf = malloc(HDR + cfg->max_bytes);
   c->rbuf = malloc(HDR + cfg->max_bytes);
-  if (!c->sbuf || !c->rbuf || !c->chunk)
+  if (!c->sbuf || !c->rbuf)
     return ipcb_fail(ctx, -ENOMEM, "malloc(%zu) failed", cfg->max_bytes);
   return 0;
 }
