@@ -1,4 +1,4 @@
-cmake_minimum_required(VERSION 3.24)
+cmake_minimum_required(VERSION 3.25)
 # Bad --ipc_* values: exit status 2 and a message naming flag, value and
 # what is accepted, before any benchmark runs.
 foreach(case

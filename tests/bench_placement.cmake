@@ -1,4 +1,4 @@
-cmake_minimum_required(VERSION 3.24)
+cmake_minimum_required(VERSION 3.25)
 # Linux: --ipc_cpus=same pins both sides to one CPU, the run completes, the
 # context says where they ran, and PingPong carries its percentiles in order.
 execute_process(

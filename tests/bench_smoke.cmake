@@ -1,4 +1,4 @@
-cmake_minimum_required(VERSION 3.24)
+cmake_minimum_required(VERSION 3.25)
 # Runs ipc_bench briefly and checks the JSON: every transport of the build
 # has a PingPong result with a real time and no error.
 execute_process(

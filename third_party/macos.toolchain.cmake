@@ -10,7 +10,7 @@
 # The result links against libSystem and CoreFoundation but cannot run here.
 # Google Benchmark's try_run checks cannot run either: the presets give their
 # answers (RUN_HAVE_*).
-cmake_minimum_required(VERSION 3.24)
+cmake_minimum_required(VERSION 3.25)
 
 set(CMAKE_SYSTEM_NAME Darwin)
 set(CMAKE_SYSTEM_VERSION 21.0) # Darwin 21 is macOS 12, the deployment target

@@ -6,11 +6,11 @@
 
 Benchmarks are paired by run name. For each pair the per-repetition values
 (run_type "iteration") are compared: the change of the medians, and a
-two-sided Mann-Whitney U test. A benchmark fails the gate only when its change
-is both significant (p < alpha) and worse than the threshold; hosted CI
-runners swing by 10-20% from run to run, so one number against one number
-proves nothing. The result is a Markdown table on stdout, fit for
-$GITHUB_STEP_SUMMARY.
+two-sided Mann-Whitney U test (stats.py). A benchmark fails the gate only
+when its change is both significant (p < alpha) and worse than the
+threshold; hosted CI runners swing by 10-20% from run to run, so one number
+against one number proves nothing. The result is a Markdown table on stdout,
+fit for $GITHUB_STEP_SUMMARY.
 
 Exit status: 0 pass, 1 regression, 2 the gate cannot decide (bad input, too
 few repetitions for the test to ever reject, a benchmark that failed in the
@@ -21,10 +21,14 @@ Standard library only, so that CI needs nothing beyond python3.
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
+
+# python3 -P, -I and PYTHONSAFEPATH leave the script's own folder off
+# sys.path, and stats.py lives there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats  # noqa: E402
 
 EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 
@@ -37,103 +41,6 @@ NS_COUNTERS = ("p50", "p90", "p99", "p999", "max")
 
 class GateError(Exception):
     """The gate cannot give a verdict; the message says why."""
-
-
-# --- Mann-Whitney U, as scipy.stats.mannwhitneyu(x, y, alternative=
-# 'two-sided') computes it in scipy 1.10 and 1.11 (Debian 12, Ubuntu 24.04:
-# the two versions differ only in a docstring), which is what Google
-# Benchmark's compare.py calls. Its method='auto' picks the exact null
-# distribution unless both samples have more than 8 values or there are ties,
-# and the normal approximation with tie correction and a continuity
-# correction of 0.5 otherwise. Matching it keeps our p-values equal to
-# compare.py's on the same input.
-
-
-def average_ranks(values):
-    """1-based ranks; tied values share the mean of their ranks."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j + 2) / 2.0
-        i = j + 1
-    return ranks
-
-
-def u_counts(m, n):
-    """How many of the C(m+n, m) orderings give each U = 0..m*n.
-
-    These are the coefficients of the Gaussian binomial [m+n choose m]_q, the
-    product over i = 1..m of (1 - q^(n+i)) / (1 - q^i): integer arithmetic,
-    m steps of O(m*n), where a table over (m, n, k) would be cubic.
-    """
-    size = m * n + 1
-    c = [0] * size
-    c[0] = 1
-    for i in range(1, m + 1):
-        step = n + i
-        for k in range(size - 1, step - 1, -1):
-            c[k] -= c[k - step]
-        for k in range(i, size):
-            c[k] += c[k - i]
-    return c
-
-
-def exact_two_sided_p(u, m, n):
-    # scipy's sf(U) is the cdf at m*n - U by symmetry, summed in order from
-    # k = 0, each term a count divided by C(m+n, m) as a float.
-    total = float(math.comb(m + n, m))
-    counts = u_counts(m, n)
-    acc = 0.0
-    for k in range(int(m * n - u) + 1):
-        acc += counts[k] / total
-    return acc
-
-
-def asymptotic_two_sided_p(u, n1, n2, ranks):
-    n = n1 + n2
-    groups = {}
-    for r in ranks:
-        groups[r] = groups.get(r, 0) + 1
-    tie_term = sum(t**3 - t for t in groups.values())
-    s = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-    numerator = u - n1 * n2 / 2 - 0.5
-    if s == 0.0:
-        # Every value equal: scipy divides -0.5 by 0, gets -inf, and the
-        # survival function of -inf is 1.
-        return 1.0
-    z = numerator / s
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
-def mann_whitney_p(x, y):
-    """Two-sided p-value of the Mann-Whitney U test of x against y."""
-    n1, n2 = len(x), len(y)
-    ranks = average_ranks(list(x) + list(y))
-    u1 = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
-    u = max(u1, n1 * n2 - u1)
-    ties = len(set(x) | set(y)) != n1 + n2
-    if (n1 > 8 and n2 > 8) or ties:
-        p = asymptotic_two_sided_p(u, n1, n2, ranks)
-    else:
-        p = exact_two_sided_p(u, n1, n2)
-    return min(max(2.0 * p, 0.0), 1.0)
-
-
-def smallest_p(n1, n2):
-    """The smallest two-sided p-value any data with these sizes can give."""
-    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
-
-
-def repetitions_needed(alpha):
-    n = 2  # compare.py's UTEST_MIN_REPETITIONS
-    while smallest_p(n, n) > alpha:
-        n += 1
-    return n
 
 
 # --- Reading Google Benchmark JSON.
@@ -220,12 +127,12 @@ def compare(base, cont, args):
             continue
         x = [metric_value(b, args.metric, args.baseline) for b in base_runs[name]]
         y = [metric_value(b, args.metric, args.contender) for b in cont_runs[name]]
-        if smallest_p(len(x), len(y)) > args.alpha:
+        if stats.smallest_p(len(x), len(y)) > args.alpha:
             too_few.append(f"{name} ({len(x)} vs {len(y)})")
             continue
         mx, my = statistics.median(x), statistics.median(y)
         change = (my - mx) / mx if mx else 0.0
-        p = mann_whitney_p(x, y)
+        p = stats.mann_whitney_p(x, y)
         significant = p < args.alpha
         worse = worse_sign * change > args.threshold
         better = -worse_sign * change > args.threshold
@@ -239,7 +146,7 @@ def compare(base, cont, args):
             verdict = "no significant change"
         rows.append((name, (mx, my, change, p, len(x), len(y)), verdict))
     if too_few:
-        need = repetitions_needed(args.alpha)
+        need = stats.repetitions_needed(args.alpha)
         raise GateError(
             f"too few repetitions for a two-sided Mann-Whitney U test at alpha "
             f"{args.alpha:g}: it cannot reject with fewer than {need} per side "
@@ -262,11 +169,11 @@ def report(rows, base_order, cont_order, args):
            "| benchmark | baseline | contender | change | p-value | repetitions | verdict |",
            "|---|---:|---:|---:|---:|---:|---|"]
     regressions = 0
-    for name, stats, verdict in rows:
-        if stats is None:
+    for name, values, verdict in rows:
+        if values is None:
             out.append(f"| {name} | | | | | | {verdict} |")
             continue
-        mx, my, change, p, n1, n2 = stats
+        mx, my, change, p, n1, n2 = values
         regressions += verdict == "**regression**"
         out.append(f"| {name} | {fmt_value(mx, args.metric)} | "
                    f"{fmt_value(my, args.metric)} | {change:+.1%} | {fmt_p(p)} | "

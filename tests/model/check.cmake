@@ -1,4 +1,4 @@
-cmake_minimum_required(VERSION 3.24)
+cmake_minimum_required(VERSION 3.25)
 # Model-checks wake_protocol.pml for one protocol: spin writes a verifier
 # (pan.c), the C compiler builds it, and its report must say "errors: 0"
 # (EXPECT=ok) or report the lost wake-up as an invalid end state

@@ -26,6 +26,7 @@ import tempfile
 from toolstest import SKIP, first_repetitions, fixture, load, save, scaled
 
 import gate
+import stats
 
 GBENCH_DIR = os.environ.get("IPCB_GBENCH_DIR", "/usr/share/benchmark")
 
@@ -56,7 +57,7 @@ def ours(base_path, cont_path, metric):
         if name in cont_runs and base_runs[name] and cont_runs[name]:
             x = [gate.metric_value(b, metric, base_path) for b in base_runs[name]]
             y = [gate.metric_value(b, metric, cont_path) for b in cont_runs[name]]
-            out[name] = gate.mann_whitney_p(x, y)
+            out[name] = stats.mann_whitney_p(x, y)
     return out
 
 
