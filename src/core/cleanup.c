@@ -11,7 +11,6 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
-#include <sys/random.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -183,23 +182,4 @@ void ipcb_install_cleanup_handlers(void) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
-}
-
-/* The random part comes from the kernel's generator (getentropy: Linux
- * glibc 2.25+, macOS 10.12+), not the clock: a name that another process of
- * the same user could guess is a name it could take first. */
-void ipcb_unique_name(char *out, size_t len) {
-  static _Atomic unsigned counter;
-  unsigned n = atomic_fetch_add(&counter, 1);
-  unsigned char r[4] = {0};
-  uint32_t noise;
-  if (getentropy(r, sizeof r) != 0) /* only EFAULT/EIO: never seen */
-    noise = (uint32_t)ipcb_now_ns() * 0x9E3779B9u;
-  else
-    noise = (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
-            (uint32_t)r[3] << 24;
-  /* 31 characters at most: macOS limits POSIX shm and sem names to 31. */
-  snprintf(out, len, "/ipcb.%d.%u.%08x", (int)getpid(), n % 100000,
-           (unsigned)noise);
-  ipcb__journal_name(out);
 }

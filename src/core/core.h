@@ -119,16 +119,14 @@ void ipcb__track_keyed(ipcb_obj_kind kind, int id, long key);
 #define IPCB_JOURNAL_PREFIX "ipcb-journal."
 #define IPCB_JOURNAL_PATH_MAX 512
 #define IPCB_JOURNAL_LINE_MAX 128
-/* <dir>/ipcb-journal.<euid>.<pid><suffix> */
+/* <dir>/ipcb-journal.<euid>.<pid><suffix> (sweep.c, which also reads it) */
 void ipcb__journal_path(pid_t pid, const char *suffix, char *out, size_t len);
 /* A session opens (+1) or has closed (-1); the last to close empties the
  * journal when nothing it lists can exist any more. */
 void ipcb__journal_session(int delta);
-/* Writes a POSIX name down before it is created (ipcb_unique_name). */
-void ipcb__journal_name(const char *name);
-/* For the signal handler: the journal's descriptor (-1: none) and path. */
-int ipcb__journal_fd_for_signal(void);
-const char *ipcb__journal_own_path(void);
+/* journal.c tells sweep.c where its own journal is (fd -1: none), for the
+ * signal handler's sweep. */
+void ipcb__sweep_remember_own(int fd, const char *path);
 /* Whether `path` names the file open at `fd`; unlinks it only if so. */
 int ipcb__names_file(const char *path, int fd);
 void ipcb__unlink_journal(const char *path, int fd);

@@ -48,20 +48,6 @@ static struct {
   char path[IPCB_JOURNAL_PATH_MAX];
 } journal = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0, 0, 0, ""};
 
-/* The journal's fd and path for the signal handler, which may not lock. */
-static _Atomic int signal_fd = -1;
-
-void ipcb__journal_path(pid_t pid, const char *suffix, char *out, size_t len) {
-  char dir[IPCB_JOURNAL_PATH_MAX - 48];
-  ipcb__journal_dir(dir, sizeof dir);
-  snprintf(out, len, "%s/" IPCB_JOURNAL_PREFIX "%u.%d%s", dir,
-           (unsigned)geteuid(), (int)pid, suffix);
-}
-
-void ipcb_journal_path(int pid, char *out, size_t len) {
-  ipcb__journal_path((pid_t)pid, "", out, len);
-}
-
 static void at_exit(void) {
   if (journal.fd < 0 || journal.pid != getpid())
     return;
@@ -145,7 +131,7 @@ static int make_journal(void) {
   journal.fd = fd;
   journal.pid = self;
   journal.end = journal.head = n;
-  atomic_store(&signal_fd, fd);
+  ipcb__sweep_remember_own(fd, journal.path);
   return 0;
 }
 
@@ -156,7 +142,7 @@ static off_t append(const char *line, size_t n) {
   if (journal.fd >= 0 && journal.pid != getpid()) {
     close(journal.fd); /* a fork's copy: the lock stays the parent's */
     journal.fd = -1;
-    atomic_store(&signal_fd, -1);
+    ipcb__sweep_remember_own(-1, "");
   }
   if (journal.fd >= 0 || make_journal() == 0) {
     if (pwrite(journal.fd, line, n, journal.end) == (ssize_t)n) {
@@ -178,11 +164,30 @@ static void overwrite(off_t at, const char *text, size_t n) {
   pthread_mutex_unlock(&journal.lock);
 }
 
-void ipcb__journal_name(const char *name) {
+static void journal_name(const char *name) {
   char line[IPCB_JOURNAL_LINE_MAX];
   int n = snprintf(line, sizeof line, "n %s\n", name);
   if (n > 0 && (size_t)n < sizeof line)
     append(line, (size_t)n);
+}
+
+/* The random part comes from the kernel's generator (getentropy: Linux
+ * glibc 2.25+, macOS 10.12+), not the clock: a name that another process of
+ * the same user could guess is a name it could take first. */
+void ipcb_unique_name(char *out, size_t len) {
+  static _Atomic unsigned counter;
+  unsigned n = atomic_fetch_add(&counter, 1);
+  unsigned char r[4] = {0};
+  uint32_t noise;
+  if (getentropy(r, sizeof r) != 0) /* only EFAULT/EIO: never seen */
+    noise = (uint32_t)ipcb_now_ns() * 0x9E3779B9u;
+  else
+    noise = (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
+            (uint32_t)r[3] << 24;
+  /* 31 characters at most: macOS limits POSIX shm and sem names to 31. */
+  snprintf(out, len, "/ipcb.%d.%u.%08x", (int)getpid(), n % 100000,
+           (unsigned)noise);
+  journal_name(out);
 }
 
 static const char *kind_word(ipcb_obj_kind kind) {
@@ -264,6 +269,3 @@ int ipcb_sysv_create(ipcb_obj_kind kind, size_t size_or_count) {
   in_flight(-1);
   return id;
 }
-
-int ipcb__journal_fd_for_signal(void) { return atomic_load(&signal_fd); }
-const char *ipcb__journal_own_path(void) { return journal.path; }

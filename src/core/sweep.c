@@ -1,4 +1,5 @@
-/* Removing what a dead process's journal lists (journal.c writes them).
+/* Removing what a dead process's journal lists (journal.c writes them), and
+ * the journals' names, made and read here.
  *
  * Three callers: the start of ipc_bench (every dead run of this user), the
  * survivor of a pair (the peer when its client died, the client once it has
@@ -206,6 +207,17 @@ static off_t check_header(int fd, pid_t pid, int *foreign_ns) {
   return *p == '\n' ? (off_t)(p + 1 - head) : 0;
 }
 
+void ipcb__journal_path(pid_t pid, const char *suffix, char *out, size_t len) {
+  char dir[IPCB_JOURNAL_PATH_MAX - 48];
+  ipcb__journal_dir(dir, sizeof dir);
+  snprintf(out, len, "%s/" IPCB_JOURNAL_PREFIX "%u.%d%s", dir,
+           (unsigned)geteuid(), (int)pid, suffix);
+}
+
+void ipcb_journal_path(int pid, char *out, size_t len) {
+  ipcb__journal_path((pid_t)pid, "", out, len);
+}
+
 int ipcb__names_file(const char *path, int fd) {
   struct stat by_name, by_fd;
   return lstat(path, &by_name) == 0 && fstat(fd, &by_fd) == 0 &&
@@ -236,11 +248,22 @@ static void sweep_fd(int fd, const char *path, pid_t pid, int self,
     ipcb__unlink_journal(path, fd);
 }
 
+/* This process's journal, for the signal handler, which may not lock: the
+ * path is written before the descriptor is published. */
+static char own_path[IPCB_JOURNAL_PATH_MAX];
+static _Atomic int own_fd = -1;
+
+void ipcb__sweep_remember_own(int fd, const char *path) {
+  atomic_store(&own_fd, -1);
+  snprintf(own_path, sizeof own_path, "%s", path);
+  atomic_store(&own_fd, fd);
+}
+
 void ipcb__sweep_own_journal(void) {
   ipcb_sweep_report ignored = {0, 0, 0, 0};
-  int fd = ipcb__journal_fd_for_signal();
+  int fd = atomic_load(&own_fd);
   if (fd >= 0)
-    sweep_fd(fd, ipcb__journal_own_path(), getpid(), 1, &ignored);
+    sweep_fd(fd, own_path, getpid(), 1, &ignored);
 }
 
 /* A dead process's journal at `path`; 0, or -EWOULDBLOCK while it lives. */
