@@ -29,4 +29,15 @@ SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
   return SessionPtr(session);
 }
 
+void ExpectTimedOutAtTheDeadline(const ipcb_session *session, int rc,
+                                 std::chrono::steady_clock::duration waited) {
+  EXPECT_EQ(rc, IPCB_ETIMEDOUT) << ipcb_session_error(session);
+  EXPECT_NE(
+      std::string(ipcb_session_error(session)).find("timed out after 0.3 s"),
+      std::string::npos)
+      << ipcb_session_error(session);
+  EXPECT_GE(waited, std::chrono::nanoseconds(kSilentPeerDeadlineNs));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+}
+
 } // namespace ipcb_test

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ using SessionPtr = std::unique_ptr<ipcb_session, SessionCloser>;
 SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
                 int64_t timeout_ns, int *rc,
                 ipcb_pattern pattern = IPCB_PINGPONG, unsigned window = 0);
+
+// The deadline the silent-peer tests give a session, and their verdict: a
+// call that a stopped peer left waiting ends with IPCB_ETIMEDOUT, says so
+// ("timed out after 0.3 s"), and returns at the deadline, not much later.
+constexpr int64_t kSilentPeerDeadlineNs = 300 * 1000 * 1000;
+void ExpectTimedOutAtTheDeadline(const ipcb_session *session, int rc,
+                                 std::chrono::steady_clock::duration waited);
 
 } // namespace ipcb_test
 
