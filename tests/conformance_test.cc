@@ -76,11 +76,7 @@ TEST_P(Conformance, StreamDeliversEveryMessageOfEveryWindow) {
     ASSERT_EQ(rc, 0) << ipcb_code_name(rc) << ": "
                      << ipcb_session_error(session.get());
     ASSERT_EQ(ipcb_session_window(session.get()), 8u);
-    for (int i = 0; i < 8 * 5 + 3; i++)
-      ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-          << "message " << i << ": " << ipcb_session_error(session.get());
-    ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-        << ipcb_session_error(session.get());
+    ASSERT_TRUE(StreamMessages(session.get(), 8 * 5 + 3));
   }
 }
 
@@ -91,11 +87,7 @@ TEST_P(Conformance, FullWindowsStayFresh) {
   SessionPtr session =
       Open(GetParam(), 4096, /*verify=*/1, 0, &rc, IPCB_STREAM, 64);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  for (int i = 0; i < 64 * 10; i++)
-    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-        << "message " << i << ": " << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-      << ipcb_session_error(session.get());
+  ASSERT_TRUE(StreamMessages(session.get(), 64 * 10));
 }
 
 // Closing a session whose peer waits for the next request is quick, and

@@ -29,6 +29,17 @@ SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
   return SessionPtr(session);
 }
 
+testing::AssertionResult StreamMessages(ipcb_session *session, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    if (ipcb_stream_send(session) != 0)
+      return testing::AssertionFailure()
+             << "message " << i << ": " << ipcb_session_error(session);
+  if (ipcb_stream_finish(session) != 0)
+    return testing::AssertionFailure()
+           << "finishing the window: " << ipcb_session_error(session);
+  return testing::AssertionSuccess();
+}
+
 void ExpectTimedOutAtTheDeadline(const ipcb_session *session, int rc,
                                  std::chrono::steady_clock::duration waited) {
   EXPECT_EQ(rc, IPCB_ETIMEDOUT) << ipcb_session_error(session);

@@ -35,6 +35,10 @@ SessionPtr Open(const ipcb_transport *transport, size_t bytes, int verify,
                 int64_t timeout_ns, int *rc,
                 ipcb_pattern pattern = IPCB_PINGPONG, unsigned window = 0);
 
+// Sends n Stream messages, then finishes the window: success, or which
+// message failed and why.
+testing::AssertionResult StreamMessages(ipcb_session *session, unsigned n);
+
 // The deadline the silent-peer tests give a session, and their verdict: a
 // call that a stopped peer left waiting ends with IPCB_ETIMEDOUT, says so
 // ("timed out after 0.3 s"), and returns at the deadline, not much later.

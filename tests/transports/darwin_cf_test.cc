@@ -52,11 +52,7 @@ TEST(CFMessagePort, AStreamWindowAboveThePortQueueNamesTheLimit) {
             std::string::npos)
       << "CoreFoundation sets no queue limit, so the default was expected: "
       << label;
-  for (int i = 0; i < 4 * 64; i++)
-    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-        << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-      << ipcb_session_error(session.get());
+  ASSERT_TRUE(StreamMessages(session.get(), 4 * 64));
 }
 
 // CoreFoundation's mach_msg() restarts a send after the watchdog's signal,

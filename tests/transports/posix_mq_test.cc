@@ -61,11 +61,7 @@ TEST(PosixMQ, AStreamWindowDeeperThanTheQueueIsLabelled) {
   std::string want = "window 64, queue holds " + std::to_string(depth) +
                      " (fs.mqueue.msg_max = " + std::to_string(depth) + ")";
   EXPECT_EQ(std::string(ipcb_session_label(session.get())), want);
-  for (int i = 0; i < 200; i++)
-    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-        << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-      << ipcb_session_error(session.get());
+  ASSERT_TRUE(StreamMessages(session.get(), 200));
 }
 
 } // namespace

@@ -29,11 +29,7 @@ TEST(SysVMsg, AStreamWindowDeeperThanTheQueueIsLabelled) {
   EXPECT_EQ(label.rfind(want, 0), 0u) << label;
   EXPECT_NE(label.find(std::string(mnb.name) + " = "), std::string::npos)
       << label;
-  for (int i = 0; i < 200; i++)
-    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-        << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-      << ipcb_session_error(session.get());
+  ASSERT_TRUE(StreamMessages(session.get(), 200));
 }
 
 TEST(SysVMsg, AQueueThatHoldsTheWindowIsNotLabelled) {
@@ -76,11 +72,7 @@ TEST(SysVMsg, AWindowAboveTheSystemWideMessageLimitIsLabelled) {
   std::string want = "window 64, queue holds " + std::to_string(tql.value) +
                      " (" + tql.name + " = " + std::to_string(tql.value) + ")";
   EXPECT_EQ(label.rfind(want, 0), 0u) << label;
-  for (int i = 0; i < 200; i++)
-    ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-        << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-      << ipcb_session_error(session.get());
+  ASSERT_TRUE(StreamMessages(session.get(), 200));
 }
 
 } // namespace

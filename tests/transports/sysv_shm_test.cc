@@ -53,11 +53,7 @@ TEST(SysVShm, AlignedAndUnalignedSlotsCarryAWindow) {
     int rc = 0;
     SessionPtr session = Open(shm, c.bytes, 1, 0, &rc, IPCB_STREAM, c.window);
     ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-    for (unsigned i = 0; i < 8 * c.window + 3; i++)
-      ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-          << ipcb_session_error(session.get());
-    ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-        << ipcb_session_error(session.get());
+    ASSERT_TRUE(StreamMessages(session.get(), 8 * c.window + 3));
   }
 }
 

@@ -18,11 +18,7 @@ TEST(Vmsplice, FullWindowsOfSplicedPagesStayFresh) {
         Open(vms, bytes, /*verify=*/1, 0, &rc, IPCB_STREAM, 64);
     ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
     ASSERT_EQ(ipcb_session_window(session.get()), 64u);
-    for (int i = 0; i < 64 * 6; i++)
-      ASSERT_EQ(ipcb_stream_send(session.get()), 0)
-          << "message " << i << ": " << ipcb_session_error(session.get());
-    ASSERT_EQ(ipcb_stream_finish(session.get()), 0)
-        << ipcb_session_error(session.get());
+    ASSERT_TRUE(StreamMessages(session.get(), 64 * 6));
   }
 }
 
