@@ -233,42 +233,8 @@ typedef struct ipcb_limit {
  * the OS has no such limit); out->name is set either way. */
 int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out);
 
-/* ---- Helpers for descriptor-based transports ---------------------------- */
-
-/* A pipe with FD_CLOEXEC on both ends (pipe2 where it exists). */
-int ipcb_pipe_cloexec(void *ctx, int fds[2]);
-/* Two such pipes, one per direction: this side keeps *rd and *wr, and the
- * peer's ends go into rdv->fds[0] (it reads) and rdv->fds[1] (it writes). */
-int ipcb_pipe_pair(void *ctx, int *rd, int *wr, ipcb_rdv *rdv);
-/* Write or read exactly n bytes, answering EINTR with ipcb_interrupted().
- * End of file and EPIPE/ECONNRESET become IPCB_EPEERDIED. */
-int ipcb_write_all(void *ctx, int fd, const void *buf, size_t n);
-int ipcb_read_all(void *ctx, int fd, void *buf, size_t n);
-/* Close *fd if open and mark it closed (-1). */
-void ipcb_close_fd(int *fd);
-/* socketpair(2) with FD_CLOEXEC on both ends. */
-int ipcb_socketpair_cloexec(void *ctx, int type, int fds[2]);
-
-/* A byte stream over descriptors, the shared half of Pipe, UnixStream and
- * TCP: one private buffer to stage and to receive, write() and read() of
- * exactly n bytes (no framing: both sides know the size). A transport embeds it
- * as the FIRST member of its context and plugs the functions below into its
- * table; only setup (and a connecting attach) are its own. */
-typedef struct ipcb_fdstream {
-  int ready; /* rd/wr are valid, -1 when closed */
-  int rd, wr;
-  unsigned char *buf; /* stages what is sent and receives what comes */
-} ipcb_fdstream;
-/* Client side, in setup: the descriptors this side keeps (rd may be wr). */
-void ipcb_fdstream_init(ipcb_fdstream *s, int rd, int wr);
-/* Attach: the peer takes rdv->fds[0] to read and rdv->fds[1] to write (or
- * fds[0] for both when there is one); both sides allocate their buffers. */
-int ipcb_fdstream_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
-                         const ipcb_rdv *rdv);
-int ipcb_fdstream_send_buf(void *ctx, size_t n, void **buf);
-int ipcb_fdstream_send(void *ctx, size_t n);
-int ipcb_fdstream_recv(void *ctx, const void **p, size_t *n);
-void ipcb_fdstream_teardown(void *ctx, ipcb_role role);
+/* Descriptors, byte streams, shared memory, slot sizes and the EINTR retry
+ * that transports share are the transport kit's: src/transports/kit/kit.h. */
 
 /* A name no other process can predict: "/ipcb.<pid>.<counter>.<random>".
  * It is written in the crash journal before it is returned, so an object

@@ -12,9 +12,9 @@
  * (message and word), so the previous reader is done before it is rewritten. */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
-#include "../posix/shared_mem.h"
-#include "ipcb/transport.h"
+#include "../kit/spin.h"
 
 #define MSG_MAX 56
 
@@ -42,12 +42,9 @@ static int line_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
                            "a smaller size (it is a fixed floor)");
   if (cfg->window != 1)
     return ipcb_fail(ctx, -EINVAL, "one line holds one message (window 1)");
-  int rc = ipcb__shm_anon(ctx, sizeof(line), &fd, &map);
-  if (rc) {
-    if (fd >= 0)
-      close(fd);
+  int rc = ipcb__shm_create(ctx, sizeof(line), NULL, &fd, &map);
+  if (rc)
     return rc;
-  }
   c->l = map; /* zeroed: the client owns the line first */
   rdv->fds[0] = fd;
   rdv->nfds = 1;

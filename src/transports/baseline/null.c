@@ -9,9 +9,9 @@
  * in both processes, minus the transfers: harness, core and 2 x (stamp +
  * check) of n bytes.
  *
- * The reply's sequence number is the request's plus one (ipcb.h: requests are
- * even, replies odd), read from the request's first stamp. A message under 8
- * bytes carries only the low bytes, which are all the reply's stamp needs.
+ * The reply's sequence number is the request's plus one (pattern.c: requests
+ * are even, replies odd), read from the request's first stamp. A message under
+ * 8 bytes carries only the low bytes, which are all the reply's stamp needs.
  * The reply is stamped with the full pattern, so the client's check passes
  * with or without --ipc_verify; that costs n byte stores instead of n/64,
  * nothing at the 12 B that Baseline/Null runs. Request/reply only (window 1,

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "../kit/kit.h"
 #include "mach_common.h"
 
 typedef struct dir_ctl {
@@ -51,7 +52,7 @@ typedef struct shm_ctx {
 } shm_ctx;
 
 static size_t region_size(const ipcb_cfg *cfg, size_t *slot) {
-  *slot = (cfg->max_bytes + 63) & ~(size_t)63;
+  *slot = ipcb__slot_size(cfg->max_bytes);
   return round_page(2 * sizeof(dir_ctl) + 2 * (size_t)cfg->window * *slot);
 }
 

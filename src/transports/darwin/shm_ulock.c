@@ -2,10 +2,11 @@
  * (os_sync_wait_on_address, or __ulock_wait before macOS 14.4), the macOS
  * counterpart of a futex.
  *
- * The region is a POSIX shared memory object, unlinked as soon as it is
- * opened and passed to the peer as an inherited descriptor, so no name
- * outlives setup. Per direction, `head` counts messages published and `tail`
- * messages released; a side waits on the word it needs to change.
+ * The region is a POSIX shared memory object whose name is unlinked right
+ * after shm_open created it, before it is sized or mapped; the peer inherits
+ * the descriptor, so no name outlives setup. Per direction, `head` counts
+ * messages published and `tail` messages released; a side waits on the word it
+ * needs to change.
  *
  * Ordering: the sender writes the slot, then stores `head` with release
  * semantics; the receiver's acquire load of `head` then sees the slot's
@@ -30,7 +31,7 @@
 #include <os/os_sync_wait_on_address.h>
 #endif
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 /* Private but stable since macOS 10.12 (_SHARED since 10.15): xnu's
  * bsd/sys/ulock.h, exported by libSystem. libc++'s atomic wait uses them. */
@@ -56,7 +57,7 @@ typedef struct ulock_ctx {
 
 /* Each slot starts with its message's size, on a line of its own. */
 static size_t region_size(const ipcb_cfg *cfg, size_t *slot) {
-  *slot = 64 + ((cfg->max_bytes + 63) & ~(size_t)63);
+  *slot = 64 + ipcb__slot_size(cfg->max_bytes);
   return 2 * sizeof(ring_ctl) + 2 * (size_t)cfg->window * *slot;
 }
 
@@ -120,47 +121,28 @@ static int await_change(void *ctx, _Atomic uint32_t *word,
      * in", bsd/kern/sys_ulock.c:670); the loop's load faults it in. The
      * watchdog is asked here too, so a persistent EFAULT cannot spin past
      * the deadline. */
-    if (r != -EINTR && r != -EFAULT) {
-      errno = -r;
-      return ipcb_fail_errno(ctx, "wait on address (SHARED)");
-    }
-    int rc = ipcb_interrupted(ctx);
+    errno = r == -EFAULT ? EINTR : -r;
+    int rc = ipcb__retry(ctx, "wait on address (SHARED)");
     if (rc)
       return rc;
   }
   return 0;
 }
 
-static int map_fd(void *ctx, ulock_ctx *c, int fd) {
-  void *p = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED)
-    return ipcb_fail_errno(ctx, "mmap(MAP_SHARED)");
-  c->base = p;
-  return 0;
-}
-
 static int ulock_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   ulock_ctx *c = ctx;
-  char name[64];
+  int fd;
+  void *map;
   c->ready = 1;
   c->size = region_size(cfg, &c->slot);
-  ipcb_unique_name(name, sizeof name);
-  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-  if (fd < 0)
-    return ipcb_fail_errno(ctx, "shm_open(O_CREAT | O_EXCL, 0600)");
-  /* Unlinked at once: the descriptor and the mappings keep it alive. */
-  ipcb_track_name(IPCB_OBJ_POSIX_SHM, name);
-  shm_unlink(name);
-  ipcb_untrack_name(IPCB_OBJ_POSIX_SHM, name);
-  fcntl(fd, F_SETFD, FD_CLOEXEC);
-  rdv->fds[0] = fd; /* the core's from here on, even on failure */
+  int rc = ipcb__shm_create(ctx, c->size, NULL, &fd, &map);
+  if (rc)
+    return rc;
+  c->base = map;
+  rdv->fds[0] = fd; /* the core's from here on */
   rdv->nfds = 1;
-  if (ftruncate(fd, (off_t)c->size) != 0)
-    return ipcb_fail_errno(ctx, "ftruncate(shm)");
-  int rc = map_fd(ctx, c, fd);
-  if (!rc)
-    snprintf(rdv->token, sizeof rdv->token, "%zu", c->size);
-  return rc;
+  snprintf(rdv->token, sizeof rdv->token, "%zu", c->size);
+  return 0;
 }
 
 static int ulock_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
@@ -175,8 +157,9 @@ static int ulock_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   c->size = region_size(cfg, &c->slot);
   if (rdv->nfds != 1 || strtoull(rdv->token, NULL, 10) != c->size)
     return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
-  int rc = map_fd(ctx, c, rdv->fds[0]);
-  close(rdv->fds[0]); /* the mapping keeps the object */
+  void *map;
+  int rc = ipcb__shm_map_fd(ctx, rdv, c->size, &map);
+  c->base = rc ? NULL : map;
   return rc;
 }
 

@@ -27,7 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 #define SCOPE_NAME "kernel.yama.ptrace_scope"
 
@@ -105,18 +105,15 @@ static int write_remote(void *ctx, cma_ctx *c, const void *src, size_t n,
       r.iov_base = (char *)r.iov_base + w, r.iov_len -= (size_t)w;
       continue;
     }
-    if (w < 0 && errno == EINTR) {
-      int rc = ipcb_interrupted(ctx);
-      if (rc)
-        return rc;
-      continue;
-    }
     if (w < 0 && errno == ESRCH)
       return ipcb_fail(ctx, IPCB_EPEERDIED, "process_vm_writev: pid %d is gone",
                        c->pid);
     if (w < 0 && errno == EPERM)
       return denied(ctx, EPERM, c->pid, "this side's");
-    return ipcb_fail_errno(ctx, "process_vm_writev");
+    int rc = w < 0 ? ipcb__retry(ctx, "process_vm_writev")
+                   : ipcb_fail_errno(ctx, "process_vm_writev");
+    if (rc)
+      return rc;
   }
   return 0;
 }
@@ -182,7 +179,7 @@ static int cma_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   }
   c->pid = ipcb_other_pid(ctx);
   c->max = cfg->max_bytes;
-  c->slot = (cfg->max_bytes + 63) & ~(size_t)63;
+  c->slot = ipcb__slot_size(cfg->max_bytes);
   c->depth = cfg->window;
   c->sbuf = malloc(cfg->max_bytes);
   /* Zeroed: only the other process writes these bytes, where valgrind's

@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 #define SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
 
@@ -105,9 +105,7 @@ static int send_fd(void *ctx, seal_ctx *c, uint64_t n) {
     if (errno == EPIPE || errno == ECONNRESET)
       return ipcb_fail(ctx, IPCB_EPEERDIED,
                        "sendmsg: the other side closed its end");
-    if (errno != EINTR)
-      return ipcb_fail_errno(ctx, "sendmsg(SCM_RIGHTS)");
-    int rc = ipcb_interrupted(ctx);
+    int rc = ipcb__retry(ctx, "sendmsg(SCM_RIGHTS)");
     if (rc)
       return rc;
   }
@@ -164,9 +162,7 @@ static int recv_fd(void *ctx, seal_ctx *c, uint64_t *n) {
     if ((r = recvmsg(c->sock, &m, MSG_CMSG_CLOEXEC)) >= 0 ||
         errno == ECONNRESET)
       break;
-    if (errno != EINTR)
-      return ipcb_fail_errno(ctx, "recvmsg");
-    int rc = ipcb_interrupted(ctx);
+    int rc = ipcb__retry(ctx, "recvmsg");
     if (rc)
       return rc;
   }

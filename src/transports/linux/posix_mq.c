@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 typedef struct mq_ctx {
   int ready;
@@ -185,9 +185,7 @@ static int mq_send_all(void *ctx, size_t n) {
   for (size_t off = 0; off < n; off += c->chunk) {
     size_t len = n - off < c->chunk ? n - off : c->chunk;
     while (mq_send(c->tx, (const char *)c->sbuf + off, len, 0) != 0) {
-      if (errno != EINTR)
-        return ipcb_fail_errno(ctx, "mq_send");
-      int rc = ipcb_interrupted(ctx);
+      int rc = ipcb__retry(ctx, "mq_send");
       if (rc)
         return rc;
     }
@@ -204,9 +202,7 @@ static int mq_recv(void *ctx, const void **p, size_t *n) {
     /* The buffer has c->chunk bytes from off: nothing lands past its end. */
     while ((got = mq_receive(c->rx, (char *)c->rbuf + off, c->chunk, NULL)) <
            0) {
-      if (errno != EINTR)
-        return ipcb_fail_errno(ctx, "mq_receive");
-      int rc = ipcb_interrupted(ctx);
+      int rc = ipcb__retry(ctx, "mq_receive");
       if (rc)
         return rc;
     }

@@ -17,9 +17,9 @@
 #include "shm_ring.h"
 
 typedef struct efd_ctx {
+  shm_ring ring; /* first: ctx is the ring for the ring's functions */
   int ready;
   int mine, theirs; /* doorbells: this side sleeps on mine */
-  shm_ring ring;
 } efd_ctx;
 
 static int efd_wait(void *ctx, _Atomic uint32_t *word, uint32_t old) {
@@ -31,19 +31,16 @@ static int efd_wait(void *ctx, _Atomic uint32_t *word, uint32_t old) {
     return rc;
   if (read(c->mine, &count, sizeof count) == (ssize_t)sizeof count)
     return 0;
-  if (errno == EINTR)
-    return ipcb_interrupted(ctx);
-  return ipcb_fail_errno(ctx, "read(eventfd)");
+  return ipcb__retry(ctx, "read(eventfd)"); /* the caller loops */
 }
 
 static int efd_wake(void *ctx, _Atomic uint32_t *word) {
   efd_ctx *c = ctx;
   uint64_t one = 1;
   (void)word;
+  /* EAGAIN only at a count of 2^64-2: impossible */
   while (write(c->theirs, &one, sizeof one) != (ssize_t)sizeof one) {
-    if (errno != EINTR) /* EAGAIN only at a count of 2^64-2: impossible */
-      return ipcb_fail_errno(ctx, "write(eventfd)");
-    int rc = ipcb_interrupted(ctx);
+    int rc = ipcb__retry(ctx, "write(eventfd)");
     if (rc)
       return rc;
   }
@@ -108,25 +105,6 @@ static int efd_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   return rc;
 }
 
-static int efd_send_buf(void *ctx, size_t n, void **buf) {
-  (void)n;
-  return ring_send_buf(ctx, &((efd_ctx *)ctx)->ring, buf);
-}
-
-static int efd_send(void *ctx, size_t n) {
-  (void)n;
-  return ring_send(ctx, &((efd_ctx *)ctx)->ring);
-}
-
-static int efd_recv(void *ctx, const void **p, size_t *n) {
-  (void)n; /* a slot holds exactly what the pattern sent */
-  return ring_recv(ctx, &((efd_ctx *)ctx)->ring, p);
-}
-
-static int efd_release(void *ctx) {
-  return ring_release(ctx, &((efd_ctx *)ctx)->ring);
-}
-
 static void efd_teardown(void *ctx, ipcb_role role) {
   efd_ctx *c = ctx;
   (void)role;
@@ -145,9 +123,9 @@ const ipcb_transport ipcb_tr_ShmEventfd = {
     .ctx_size = sizeof(efd_ctx),
     .setup = efd_setup,
     .attach = efd_attach,
-    .send_buf = efd_send_buf,
-    .send = efd_send,
-    .recv = efd_recv,
-    .release = efd_release,
+    .send_buf = ring_send_buf,
+    .send = ring_send,
+    .recv = ring_recv,
+    .release = ring_release,
     .teardown = efd_teardown,
 };

@@ -32,11 +32,6 @@
  * for. (The 35 us of a wake-up across CPUs is this guest waking an idle
  * vCPU; the same wake-up on one CPU costs about 2 us.) */
 
-typedef struct futex_ctx {
-  int ready;
-  shm_ring ring;
-} futex_ctx;
-
 static long sys_futex(_Atomic uint32_t *word, int op, uint32_t val) {
   return syscall(SYS_futex, (uint32_t *)word, op, val, NULL, NULL, 0);
 }
@@ -49,9 +44,7 @@ static int futex_wait_word(void *ctx, _Atomic uint32_t *word, uint32_t old) {
     return rc;
   if (sys_futex(word, FUTEX_WAIT, old) == 0 || errno == EAGAIN)
     return 0;
-  if (errno == EINTR)
-    return ipcb_interrupted(ctx);
-  return ipcb_fail_errno(ctx, "futex(FUTEX_WAIT)");
+  return ipcb__retry(ctx, "futex(FUTEX_WAIT)"); /* the caller loops */
 }
 
 static int futex_wake_word(void *ctx, _Atomic uint32_t *word) {
@@ -60,13 +53,12 @@ static int futex_wake_word(void *ctx, _Atomic uint32_t *word) {
   return 0;
 }
 
+/* The context is the ring alone: nothing but the futex words to wait on. */
 static int futex_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
-  futex_ctx *c = ctx;
   int fd = -1;
-  c->ready = 1;
   int rc = ring_create(ctx, cfg->max_bytes, cfg->window, &fd);
   if (!rc)
-    rc = ring_map(ctx, &c->ring, fd, IPCB_ROLE_CLIENT, cfg);
+    rc = ring_map(ctx, ctx, fd, IPCB_ROLE_CLIENT, cfg);
   if (rc) {
     ipcb_close_fd(&fd);
     return rc;
@@ -78,45 +70,23 @@ static int futex_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
 
 static int futex_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                         const ipcb_rdv *rdv) {
-  futex_ctx *c = ctx;
-  c->ring.wait = futex_wait_word;
-  c->ring.wake = futex_wake_word;
+  shm_ring *r = ctx;
+  r->wait = futex_wait_word;
+  r->wake = futex_wake_word;
   if (role == IPCB_ROLE_CLIENT)
     return 0; /* mapped in setup; the peer inherited the memfd at spawn */
-  c->ready = 1;
   if (rdv->nfds != 1)
     return ipcb_fail(ctx, -EINVAL, "expected 1 inherited fd, got %d",
                      rdv->nfds);
   int fd = rdv->fds[0];
-  int rc = ring_map(ctx, &c->ring, fd, role, cfg);
+  int rc = ring_map(ctx, r, fd, role, cfg);
   ipcb_close_fd(&fd);
   return rc;
 }
 
-static int futex_send_buf(void *ctx, size_t n, void **buf) {
-  (void)n;
-  return ring_send_buf(ctx, &((futex_ctx *)ctx)->ring, buf);
-}
-
-static int futex_send(void *ctx, size_t n) {
-  (void)n;
-  return ring_send(ctx, &((futex_ctx *)ctx)->ring);
-}
-
-static int futex_recv(void *ctx, const void **p, size_t *n) {
-  (void)n; /* a slot holds exactly what the pattern sent */
-  return ring_recv(ctx, &((futex_ctx *)ctx)->ring, p);
-}
-
-static int futex_release(void *ctx) {
-  return ring_release(ctx, &((futex_ctx *)ctx)->ring);
-}
-
 static void futex_teardown(void *ctx, ipcb_role role) {
-  futex_ctx *c = ctx;
   (void)role;
-  if (c->ready)
-    ring_unmap(&c->ring);
+  ring_unmap(ctx);
 }
 
 const ipcb_transport ipcb_tr_ShmFutex = {
@@ -124,12 +94,12 @@ const ipcb_transport ipcb_tr_ShmFutex = {
     .summary = "shared-memory slots in a memfd; futex wait/wake (shared, not "
                "private) on the ring's counters",
     .caps = IPCB_CAP_SHARED_MEMORY,
-    .ctx_size = sizeof(futex_ctx),
+    .ctx_size = sizeof(shm_ring),
     .setup = futex_setup,
     .attach = futex_attach,
-    .send_buf = futex_send_buf,
-    .send = futex_send,
-    .recv = futex_recv,
-    .release = futex_release,
+    .send_buf = ring_send_buf,
+    .send = ring_send,
+    .recv = ring_recv,
+    .release = ring_release,
     .teardown = futex_teardown,
 };

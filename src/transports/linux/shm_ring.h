@@ -1,7 +1,9 @@
 /* Shared-memory slot rings for ShmFutex and ShmEventfd (linux): one memfd,
  * mapped by both sides, holding per direction a control block and `depth`
  * slots of max_bytes. The two transports differ only in how a side sleeps
- * and is woken, which they pass in as wait/wake callbacks.
+ * and is woken, which they pass in as wait/wake callbacks. The ring is the
+ * FIRST member of their contexts, so that ctx is the ring and the ring's
+ * functions below are their table entries.
  *
  * Memory ordering. Per direction, `head` counts messages published (written
  * by the sender only) and `tail` messages released (written by the receiver
@@ -36,7 +38,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 typedef struct ring_ctl {
   _Alignas(64) _Atomic uint32_t head; /* a futex word: 32 bits, aligned */
@@ -46,7 +48,8 @@ typedef struct ring_ctl {
 } ring_ctl;
 
 /* Sleep while *word == old (a spurious return is fine); wake the other side
- * sleeping on `word`. Both return 0 or a negative code. */
+ * sleeping on `word`. Both get the transport's ctx, which starts with the
+ * ring, and return 0 or a negative code. */
 typedef int (*ring_wait_fn)(void *ctx, _Atomic uint32_t *word, uint32_t old);
 typedef int (*ring_wake_fn)(void *ctx, _Atomic uint32_t *word);
 
@@ -60,13 +63,9 @@ typedef struct shm_ring {
   ring_wake_fn wake;
 } shm_ring;
 
-static inline size_t ring_slot_size(size_t max_bytes) {
-  return (max_bytes + 63) & ~(size_t)63;
-}
-
 static inline size_t ring_map_len(size_t max_bytes, unsigned depth) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  return page + 2 * (size_t)depth * ring_slot_size(max_bytes);
+  return page + 2 * (size_t)depth * ipcb__slot_size(max_bytes);
 }
 
 /* Client: an anonymous memfd (no name to leak) of the ring's size. */
@@ -84,7 +83,7 @@ static inline int ring_create(void *ctx, size_t max_bytes, unsigned depth,
 static inline int ring_map(void *ctx, shm_ring *r, int fd, ipcb_role role,
                            const ipcb_cfg *cfg) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  r->slot = ring_slot_size(cfg->max_bytes);
+  r->slot = ipcb__slot_size(cfg->max_bytes);
   r->depth = cfg->window;
   r->map_len = ring_map_len(cfg->max_bytes, cfg->window);
   void *p = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -102,6 +101,7 @@ static inline int ring_map(void *ctx, shm_ring *r, int fd, ipcb_role role,
   return 0;
 }
 
+/* Safe on a zeroed ring. */
 static inline void ring_unmap(shm_ring *r) {
   if (r->base)
     munmap(r->base, r->map_len);
@@ -109,13 +109,13 @@ static inline void ring_unmap(shm_ring *r) {
 }
 
 /* Wait until *word differs from `old`, announcing the sleep in *wake_at. */
-static inline int ring_await(void *ctx, shm_ring *r, _Atomic uint32_t *word,
+static inline int ring_await(shm_ring *r, _Atomic uint32_t *word,
                              _Atomic uint32_t *wake_at, uint32_t old) {
   while (atomic_load_explicit(word, memory_order_acquire) == old) {
     atomic_store_explicit(wake_at, old + 1, memory_order_seq_cst);
     if (atomic_load_explicit(word, memory_order_seq_cst) != old)
       break;
-    int rc = r->wait(ctx, word, old);
+    int rc = r->wait(r, word, old);
     if (rc)
       return rc;
   }
@@ -126,19 +126,23 @@ static inline int ring_await(void *ctx, shm_ring *r, _Atomic uint32_t *word,
 
 /* Store the counter's new value, and wake the other side if it sleeps
  * waiting for exactly this value. */
-static inline int ring_publish(void *ctx, shm_ring *r, _Atomic uint32_t *word,
+static inline int ring_publish(shm_ring *r, _Atomic uint32_t *word,
                                _Atomic uint32_t *wake_at, uint32_t value) {
   atomic_store_explicit(word, value, memory_order_seq_cst);
   if (atomic_load_explicit(wake_at, memory_order_seq_cst) == value)
-    return r->wake(ctx, word);
+    return r->wake(r, word);
   return 0;
 }
 
-static inline int ring_send_buf(void *ctx, shm_ring *r, void **buf) {
+/* The table entries: ctx is the transport's context, the ring its first
+ * member. */
+static inline int ring_send_buf(void *ctx, size_t n, void **buf) {
+  shm_ring *r = ctx;
   _Atomic uint32_t *tail = &r->tx->tail;
+  (void)n;
   uint32_t t = atomic_load_explicit(tail, memory_order_acquire);
   while (r->tx_head - t >= r->depth) { /* every slot in flight */
-    int rc = ring_await(ctx, r, tail, &r->tx->tail_wake_at, t);
+    int rc = ring_await(r, tail, &r->tx->tail_wake_at, t);
     if (rc)
       return rc;
     t = atomic_load_explicit(tail, memory_order_acquire);
@@ -147,20 +151,25 @@ static inline int ring_send_buf(void *ctx, shm_ring *r, void **buf) {
   return 0;
 }
 
-static inline int ring_send(void *ctx, shm_ring *r) {
-  return ring_publish(ctx, r, &r->tx->head, &r->tx->head_wake_at, ++r->tx_head);
+static inline int ring_send(void *ctx, size_t n) {
+  shm_ring *r = ctx;
+  (void)n;
+  return ring_publish(r, &r->tx->head, &r->tx->head_wake_at, ++r->tx_head);
 }
 
-static inline int ring_recv(void *ctx, shm_ring *r, const void **p) {
-  int rc = ring_await(ctx, r, &r->rx->head, &r->rx->head_wake_at, r->rx_tail);
+static inline int ring_recv(void *ctx, const void **p, size_t *n) {
+  shm_ring *r = ctx;
+  (void)n; /* a slot holds exactly what the pattern sent */
+  int rc = ring_await(r, &r->rx->head, &r->rx->head_wake_at, r->rx_tail);
   if (rc)
     return rc;
   *p = r->rx_slots + (size_t)(r->rx_tail % r->depth) * r->slot;
   return 0;
 }
 
-static inline int ring_release(void *ctx, shm_ring *r) {
-  return ring_publish(ctx, r, &r->rx->tail, &r->rx->tail_wake_at, ++r->rx_tail);
+static inline int ring_release(void *ctx) {
+  shm_ring *r = ctx;
+  return ring_publish(r, &r->rx->tail, &r->rx->tail_wake_at, ++r->rx_tail);
 }
 
 #endif /* IPCB_LINUX_SHM_RING_H */

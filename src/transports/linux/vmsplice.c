@@ -25,7 +25,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 typedef struct vms_ctx {
   int ready;
@@ -104,16 +104,13 @@ static int vms_send(void *ctx, size_t n) {
       iov.iov_len -= (size_t)w;
       continue;
     }
-    if (w < 0 && errno == EINTR) {
-      int rc = ipcb_interrupted(ctx);
-      if (rc)
-        return rc;
-      continue;
-    }
     if (w < 0 && errno == EPIPE)
       return ipcb_fail(ctx, IPCB_EPEERDIED,
                        "vmsplice: the other side closed its end");
-    return ipcb_fail_errno(ctx, "vmsplice");
+    int rc =
+        w < 0 ? ipcb__retry(ctx, "vmsplice") : ipcb_fail_errno(ctx, "vmsplice");
+    if (rc)
+      return rc;
   }
   return 0;
 }

@@ -1,6 +1,6 @@
 /* Pipe: two POSIX pipes, one per direction (posix).
  * Each message is copied twice: write() into the pipe's pages, read() out. */
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 static int pipe_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   int rd, wr;

@@ -21,11 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
-#include "shared_mem.h"
+#include "../kit/kit.h"
 
 enum { FULL0, FREE0, FULL1, FREE1, ATTACHED, NSEMS };
-#define NAME_LEN 32
+#define NAME_LEN IPCB_SHM_NAME_MAX
 
 typedef struct pshm_ctx {
   int ready, linked; /* linked: the client has names to unlink */
@@ -36,34 +35,21 @@ typedef struct pshm_ctx {
   char shm_name[NAME_LEN], sem_name[NSEMS][NAME_LEN];
 } pshm_ctx;
 
-static size_t slot_size(const ipcb_cfg *cfg) {
-  return (cfg->max_bytes + 63) & ~(size_t)63;
-}
-
 static size_t map_size(const ipcb_cfg *cfg) {
-  return 2 * (size_t)cfg->window * slot_size(cfg);
+  return 2 * (size_t)cfg->window * ipcb__slot_size(cfg->max_bytes);
 }
 
+/* The name stays linked until the peer has opened it (attach). */
 static int create_shm(void *ctx, pshm_ctx *c) {
-  int fd = -1;
-  for (int tries = 0; fd < 0; tries++) {
-    ipcb_unique_name(c->shm_name, sizeof c->shm_name);
-    fd = shm_open(c->shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 && (errno != EEXIST || tries == 16))
-      return ipcb_fail_errno(ctx, "shm_open(O_CREAT|O_EXCL, 0600)");
-  }
-  ipcb_track_name(IPCB_OBJ_POSIX_SHM, c->shm_name);
-  c->linked = 1;
-  int rc = ipcb__shm_size(ctx, fd, c->map_len);
-  if (rc) {
-    close(fd);
+  int fd;
+  void *map;
+  int rc = ipcb__shm_create(ctx, c->map_len, c->shm_name, &fd, &map);
+  if (rc)
     return rc;
-  }
-  void *map = mmap(NULL, c->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  rc = map == MAP_FAILED ? ipcb_fail_errno(ctx, "mmap(MAP_SHARED)") : 0;
+  c->linked = 1;
   close(fd); /* the mapping keeps the object */
-  c->base = map == MAP_FAILED ? NULL : map;
-  return rc;
+  c->base = map;
+  return 0;
 }
 
 static int create_sem(void *ctx, pshm_ctx *c, int i, unsigned value) {
@@ -99,9 +85,7 @@ static int pshm_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
 
 static int sem_wait_eintr(void *ctx, sem_t *s, const char *what) {
   while (sem_wait(s) != 0) {
-    if (errno != EINTR)
-      return ipcb_fail_errno(ctx, what);
-    int rc = ipcb_interrupted(ctx);
+    int rc = ipcb__retry(ctx, what);
     if (rc)
       return rc;
   }
@@ -157,7 +141,7 @@ static int pshm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                        const ipcb_rdv *rdv) {
   pshm_ctx *c = ctx;
   int rc;
-  c->slot_size = slot_size(cfg);
+  c->slot_size = ipcb__slot_size(cfg->max_bytes);
   c->depth = cfg->window;
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;

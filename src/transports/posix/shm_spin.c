@@ -23,9 +23,9 @@
  * peer inherits the descriptor, so no name outlives setup. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#include "ipcb/transport.h"
-#include "shared_mem.h"
+#include "../kit/spin.h"
 
 typedef struct ring {
   _Alignas(IPCB_LINE) _Atomic uint64_t head;
@@ -42,7 +42,7 @@ typedef struct spin_ctx {
 } spin_ctx;
 
 static size_t slot_size(const ipcb_cfg *cfg) {
-  return (cfg->max_bytes + IPCB_LINE - 1) & ~(size_t)(IPCB_LINE - 1);
+  return ipcb__round_up(cfg->max_bytes, IPCB_LINE);
 }
 
 /* Two rings, then depth slots per direction. */
@@ -68,12 +68,9 @@ static int spin_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   void *map = NULL;
   c->ready = 1;
   c->map_len = map_size(cfg);
-  int rc = ipcb__shm_anon(ctx, c->map_len, &fd, &map);
-  if (rc) {
-    if (fd >= 0)
-      close(fd);
+  int rc = ipcb__shm_create(ctx, c->map_len, NULL, &fd, &map);
+  if (rc)
     return rc;
-  }
   c->base = map; /* ftruncate zeroed it: every counter starts at 0 */
   rdv->fds[0] = fd;
   rdv->nfds = 1;

@@ -13,7 +13,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 #define HDR sizeof(long)
 
@@ -149,9 +149,7 @@ static int msg_send(void *ctx, size_t n) {
     long type = 1;
     memcpy(c->sbuf + off, &type, HDR); /* the header slot before the chunk */
     while (msgsnd(c->tx, c->sbuf + off, len, 0) != 0) {
-      if (errno != EINTR)
-        return msg_error(ctx, "msgsnd");
-      int rc = ipcb_interrupted(ctx);
+      int rc = ipcb__retry_or(ctx, "msgsnd", msg_error);
       if (rc)
         return rc;
     }
@@ -170,9 +168,7 @@ static int msg_recv(void *ctx, const void **p, size_t *n) {
     /* Without MSG_NOERROR a longer message fails with E2BIG: nothing is
      * written past the chunk. */
     while ((got = msgrcv(c->rx, c->rbuf + off, len, 0, 0)) < 0) {
-      if (errno != EINTR)
-        return msg_error(ctx, "msgrcv");
-      int rc = ipcb_interrupted(ctx);
+      int rc = ipcb__retry_or(ctx, "msgrcv", msg_error);
       if (rc)
         return rc;
     }

@@ -37,7 +37,7 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 enum { FULL0, FULL1, ATTACHED, NSEMS };
 
@@ -55,17 +55,14 @@ static size_t shm_limit(void) {
   return ipcb_kernel_limit(IPCB_LIMIT_SHMMAX, &l) == 0 ? (size_t)l.value : 0;
 }
 
-static size_t round_up(size_t n, size_t unit) {
-  return (n + unit - 1) / unit * unit;
-}
-
 /* Slots on 64-byte lines where that costs no page and stays within shmmax;
  * otherwise exactly the payload. */
 static size_t slot_bytes(size_t max_bytes, unsigned depth, uint64_t shmmax) {
   long page = sysconf(_SC_PAGESIZE);
-  size_t lined = round_up(max_bytes, 64), unit = page > 0 ? (size_t)page : 1;
+  size_t lined = ipcb__slot_size(max_bytes);
+  size_t unit = page > 0 ? (size_t)page : 1;
   size_t exact = (size_t)depth * max_bytes, wide = (size_t)depth * lined;
-  if (round_up(wide, unit) == round_up(exact, unit) &&
+  if (ipcb__round_up(wide, unit) == ipcb__round_up(exact, unit) &&
       (shmmax == 0 || wide <= shmmax))
     return lined;
   return max_bytes;
@@ -78,9 +75,7 @@ static int sem_op(void *ctx, int sem_id, unsigned short num, short delta,
     if (errno == EIDRM || errno == EINVAL)
       return ipcb_fail(ctx, IPCB_EPEERDIED,
                        "semop(%s): the semaphore set was removed", what);
-    if (errno != EINTR)
-      return ipcb_fail_errno(ctx, what);
-    int rc = ipcb_interrupted(ctx);
+    int rc = ipcb__retry(ctx, what);
     if (rc)
       return rc;
   }

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 typedef struct tcp_ctx {
   ipcb_fdstream s; /* first: the fdstream helpers take the ctx as one */
@@ -88,9 +88,8 @@ static int connect_loopback(void *ctx, int fd, unsigned port) {
   while (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
     if (errno == EISCONN)
       return 0;
-    if (errno != EINTR && errno != EALREADY)
-      return ipcb_fail_errno(ctx, "connect(127.0.0.1)");
-    int rc = ipcb_interrupted(ctx);
+    int rc = errno == EALREADY ? ipcb_interrupted(ctx)
+                               : ipcb__retry(ctx, "connect(127.0.0.1)");
     if (rc)
       return rc;
     struct pollfd p = {fd, POLLOUT, 0};
@@ -125,9 +124,7 @@ static int accept_peer(void *ctx, tcp_ctx *c, int *fd) {
     unsigned long long cookie = 0;
     *fd = accept(c->listen_fd, NULL, NULL);
     if (*fd < 0) {
-      if (errno != EINTR)
-        return ipcb_fail_errno(ctx, "accept");
-      int rc = ipcb_interrupted(ctx);
+      int rc = ipcb__retry(ctx, "accept");
       if (rc)
         return rc;
       continue;

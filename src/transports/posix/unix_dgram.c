@@ -19,7 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 typedef struct dgram_ctx {
   int ready, fd;
@@ -157,9 +157,7 @@ static int dgram_send(void *ctx, size_t n) {
   for (size_t off = 0; off < n; off += c->chunk) {
     size_t len = n - off < c->chunk ? n - off : c->chunk;
     while (send(c->fd, c->sbuf + off, len, 0) != (ssize_t)len) {
-      if (errno != EINTR)
-        return dgram_error(ctx, "send(AF_UNIX, SOCK_DGRAM)");
-      int rc = ipcb_interrupted(ctx);
+      int rc = ipcb__retry_or(ctx, "send(AF_UNIX, SOCK_DGRAM)", dgram_error);
       if (rc)
         return rc;
     }
@@ -178,9 +176,7 @@ static int recv_chunk(void *ctx, int fd, unsigned char *p, size_t len,
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
   while ((got = recvmsg(fd, &mh, 0)) < 0) {
-    if (errno != EINTR)
-      return dgram_error(ctx, "recvmsg(AF_UNIX, SOCK_DGRAM)");
-    int rc = ipcb_interrupted(ctx);
+    int rc = ipcb__retry_or(ctx, "recvmsg(AF_UNIX, SOCK_DGRAM)", dgram_error);
     if (rc)
       return rc;
   }

@@ -2,7 +2,7 @@
  * Like a pipe, each message is copied into socket buffers and out again. */
 #include <sys/socket.h>
 
-#include "ipcb/transport.h"
+#include "../kit/kit.h"
 
 static int unix_stream_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   int sv[2];

@@ -1,10 +1,11 @@
-/* Helpers for transports that move bytes through file descriptors. */
+/* Descriptors for the transports that move bytes through them (any
+ * platform): cloexec pipes and socket pairs, whole reads and writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "kit.h"
 
 int ipcb_pipe_cloexec(void *ctx, int fds[2]) {
 #ifdef IPCB_HAVE_PIPE2
@@ -52,15 +53,11 @@ int ipcb_write_all(void *ctx, int fd, const void *buf, size_t n) {
       p += w, n -= (size_t)w;
       continue;
     }
-    if (w < 0 && errno == EINTR) {
-      int rc = ipcb_interrupted(ctx);
-      if (rc)
-        return rc;
-      continue;
-    }
     if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
       return peer_gone(ctx, "write");
-    return ipcb_fail_errno(ctx, "write");
+    int rc = w < 0 ? ipcb__retry(ctx, "write") : ipcb_fail_errno(ctx, "write");
+    if (rc)
+      return rc;
   }
   return 0;
 }
@@ -75,13 +72,9 @@ int ipcb_read_all(void *ctx, int fd, void *buf, size_t n) {
     }
     if (r == 0 || errno == ECONNRESET)
       return peer_gone(ctx, "read");
-    if (errno == EINTR) {
-      int rc = ipcb_interrupted(ctx);
-      if (rc)
-        return rc;
-      continue;
-    }
-    return ipcb_fail_errno(ctx, "read");
+    int rc = ipcb__retry(ctx, "read");
+    if (rc)
+      return rc;
   }
   return 0;
 }

@@ -1,9 +1,10 @@
 /* The byte-stream half shared by descriptor transports (Pipe, UnixStream,
- * TCP): everything but creating and connecting the descriptors. */
+ * TCP): everything but creating and connecting the descriptors (any
+ * platform). */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "kit.h"
 
 void ipcb_fdstream_init(ipcb_fdstream *s, int rd, int wr) {
   s->ready = 1;
