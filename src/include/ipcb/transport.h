@@ -20,8 +20,12 @@
  * Blocking and deadlines: a call that may block must return IPCB_EPEERDIED or
  * IPCB_ETIMEDOUT when the core asks it to. The core's watchdog interrupts a
  * blocked system call with a signal (no SA_RESTART), so every EINTR must be
- * answered with `rc = ipcb_interrupted(ctx); if (rc) return rc;` and a retry.
+ * answered by ipcb_interrupted(ctx): its code ends the wait, 0 retries the
+ * call. The kit's ipcb__retry() (src/transports/kit/kit.h) does exactly that.
  * A transport that busy-waits calls ipcb_interrupted() in its spin loop.
+ *
+ * Parts that several transports share (descriptors, byte streams, POSIX
+ * shared memory, slot sizes) are in src/transports/kit/, not in the core.
  */
 #ifndef IPCB_TRANSPORT_H
 #define IPCB_TRANSPORT_H
@@ -102,11 +106,13 @@ typedef struct ipcb_transport {
   size_t ctx_size;
 
   /* Usable on this machine? Returns 0, or a negative code with the reason in
-   * `why` (for example "kernel.msgmni is 0"). Never blocks. May be NULL. */
+   * `why` (for example "kernel.msgmni is 0"). Never blocks. May be NULL.
+   * Asked through ipcb_transport_probe(), once per process. */
   int (*probe)(char *why, size_t why_len);
 
   /* The native per-message limit read from the running kernel (msgmax, shmmax,
-   * the datagram size...). 0 means none. Never blocks. May be NULL. */
+   * the datagram size...). 0 means none. Never blocks. May be NULL. It may
+   * find the limit by trial; ipcb_transport_limit() asks it once. */
   size_t (*max_message)(void);
 
   /* Client, before the peer exists: create the kernel objects, sized for
