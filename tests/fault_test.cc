@@ -112,6 +112,30 @@ INSTANTIATE_TEST_SUITE_P(AllTransports, Faults, testing::ValuesIn(Transports()),
 
 // Run by ctest inside an IPC namespace whose kernel.shmmax is 1 MiB (see
 // tests/CMakeLists.txt); skipped where shmmax is too large to exceed.
+// "Threads:" of /proc/<pid>/status, or -1 where there is no /proc.
+int ThreadsOf(const std::string &pid) {
+  std::ifstream status("/proc/" + pid + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Threads:", 0) == 0)
+      return std::stoi(line.substr(8));
+  return -1;
+}
+
+// Where a timer can signal one thread (Linux), the watchdog is that timer:
+// a second thread would make every read and write of both processes slower.
+TEST(Watchdog, NeedsNoSecondThreadWhereTheSliceIsATimer) {
+  if (ThreadsOf("self") < 0)
+    GTEST_SKIP() << "no /proc: the watchdog is a thread here";
+  const ipcb_transport *pipe = ipcb_transport_find("Pipe");
+  ASSERT_NE(pipe, nullptr);
+  int before = ThreadsOf("self"), rc = 0;
+  SessionPtr session = Open(pipe, 12, 0, 0, &rc);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
+  EXPECT_EQ(ThreadsOf("self"), before);
+  EXPECT_EQ(ThreadsOf(std::to_string(ipcb_session_peer_pid(session.get()))), 1);
+}
+
 TEST(Limits, SysVShmOverShmmaxNamesTheLimit) {
   const ipcb_transport *shm = ipcb_transport_find("SysVShm");
   ipcb_limit limit{};

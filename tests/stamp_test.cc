@@ -66,6 +66,28 @@ TEST(Stamp, LastPartialLineIsChecked) {
   EXPECT_EQ(Check(buf, buf.size(), 9, 0), IPCB_ECORRUPT);
 }
 
+// One line has a path of its own: the same stamp, and every bit of it
+// checked, with the offset named.
+TEST(Stamp, OneLineMessageChecksEveryStampBit) {
+  for (size_t n : {8, 12, 64}) {
+    std::vector<unsigned char> buf(n, 0xEE);
+    const uint64_t seq = 0x1122334455667788ull;
+    ipcb_stamp(buf.data(), n, seq, 0);
+    EXPECT_EQ(memcmp(buf.data(), &seq, 8), 0) << n;
+    for (size_t i = 8; i < n; i++)
+      EXPECT_EQ(buf[i], 0xEE) << n << ": byte " << i << " is no stamp";
+    for (int bit = 0; bit < 64; bit++) {
+      std::vector<unsigned char> bad = buf;
+      bad[bit / 8] ^= static_cast<unsigned char>(1u << (bit % 8));
+      char err[256] = "";
+      EXPECT_EQ(ipcb_stamp_check(bad.data(), n, seq, 0, err, sizeof err),
+                IPCB_ECORRUPT)
+          << n << ": bit " << bit;
+      EXPECT_NE(strstr(err, "offset 0 of"), nullptr) << err;
+    }
+  }
+}
+
 TEST(Stamp, VerifyCatchesOneFlippedPayloadByte) {
   std::vector<unsigned char> buf(4096);
   ipcb_stamp(buf.data(), buf.size(), 3, 1);

@@ -2,11 +2,14 @@
  * the mechanism allows: the yardstick for ipc_bench's own transports. No
  * stamps, no deadlines, no cleanup on a crash: not part of the product.
  *
- *   pingpong_reference <pipe|unix|tcp|futex|mq|sysvshm> <bytes> <round trips>
- *                      [<client cpu> <peer cpu>]
+ *   pingpong_reference <pipe|unix|tcp|futex|mq|sysvshm|spin> <bytes>
+ *                      <round trips> [<client cpu> <peer cpu>]
  *
  * Prints the mean round trip in ns over the timed round trips (after 1000
- * untimed ones). */
+ * untimed ones), then their p50, p99, p999 and max. Each round trip is timed
+ * as ipc_bench times one PingPong iteration, with one read of the CPU's
+ * counter, scaled to ns by the whole loop, so that the two sets of
+ * percentiles pay for the same clock. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +35,20 @@
 
 #define WARMUP 1000
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static uint64_t ticks(void) { return __rdtsc(); }
+#elif defined(__aarch64__)
+static uint64_t ticks(void) {
+  uint64_t v;
+  __asm__ __volatile__("isb; mrs %0, cntvct_el0" : "=r"(v));
+  return v;
+}
+#else
+static uint64_t ticks(void);
+#define TICKS_ARE_NS 1
+#endif
+
 static void die(const char *what) {
   perror(what);
   exit(1);
@@ -42,6 +59,10 @@ static int64_t now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
+
+#ifdef TICKS_ARE_NS
+static uint64_t ticks(void) { return (uint64_t)now_ns(); }
+#endif
 
 static void pin(int cpu) {
   cpu_set_t set;
@@ -153,6 +174,50 @@ static void futex_recv(int side, void *buf, size_t n) {
   memcpy(buf, d->data, n);
 }
 
+/* ---- spin: a counter and a buffer per direction, busy-waiting --------- */
+/* The counter has a line of its own, as in ShmSpin, so the receiver's spin
+ * does not pull the payload's line away while the sender writes it. */
+typedef struct spin_dir {
+  _Alignas(64) _Atomic uint64_t seq;
+  _Alignas(64) unsigned char data[];
+} spin_dir;
+static spin_dir *sdir[2]; /* [side]: what that side sends on */
+static uint64_t sseq[2];
+
+static void spin_init(size_t bytes) {
+  size_t each = (sizeof(spin_dir) + bytes + 4095) & ~(size_t)4095;
+  unsigned char *p = mmap(NULL, 2 * each, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    die("mmap");
+  sdir[0] = (spin_dir *)p;
+  sdir[1] = (spin_dir *)(p + each);
+}
+
+static void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+static void spin_send(int side, void *buf, size_t n) {
+  spin_dir *d = sdir[side];
+  memcpy(d->data, buf, n);
+  atomic_store_explicit(&d->seq, ++sseq[side], memory_order_release);
+}
+
+static void spin_recv(int side, void *buf, size_t n) {
+  spin_dir *d = sdir[1 - side];
+  uint64_t want = ++sseq[1 - side];
+  for (unsigned spins = 1;
+       atomic_load_explicit(&d->seq, memory_order_acquire) != want; spins++)
+    if (relax(), spins % 1024 == 0) /* on one CPU, let the other side run */
+      sched_yield();
+  memcpy(buf, d->data, n);
+}
+
 /* ---- POSIX message queues ---------------------------------------------- */
 static mqd_t mq[2]; /* [side]: the queue that side sends on */
 
@@ -208,17 +273,83 @@ static void sysv_recv(int side, void *buf, size_t n) {
   memcpy(buf, shm, n);
 }
 
-int main(int argc, char **argv) {
-  if (argc != 4 && argc != 6) {
-    fprintf(stderr,
-            "usage: %s <pipe|unix|tcp|futex|mq|sysvshm> <bytes> "
-            "<round trips> [<client cpu> <peer cpu>]\n",
-            argv[0]);
-    return 2;
+static int by_value(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The nearest-rank percentile, as ipc_bench's histogram ranks them. */
+static double percentile(const uint64_t *sorted, long n, double p,
+                         double ns_per_tick) {
+  double exact = p / 100.0 * (double)n;
+  long rank = (long)exact;
+  if ((double)rank < exact)
+    rank++;
+  if (rank < 1)
+    rank = 1;
+  return ns_per_tick * (double)sorted[rank - 1];
+}
+
+/* The client's timed loop: one counter read per round trip, as in
+ * ipc_bench's PingPong, into an array written before the loop so that no
+ * page fault lands in it. */
+static void run_client(const mech *m, unsigned char *buf, size_t bytes,
+                       long trips, const char *what) {
+  uint64_t *trip = calloc((size_t)trips, sizeof *trip);
+  if (!trip)
+    die("calloc");
+  memset(trip, 0xff, (size_t)trips * sizeof *trip);
+  for (long i = 0; i < WARMUP; i++)
+    m->send(0, buf, bytes), m->recv(0, buf, bytes);
+  int64_t start = now_ns();
+  uint64_t first = ticks(), last = first;
+  for (long i = 0; i < trips; i++) {
+    m->send(0, buf, bytes);
+    m->recv(0, buf, bytes);
+    uint64_t now = ticks();
+    trip[i] = now - last;
+    last = now;
   }
+  int64_t elapsed = now_ns() - start;
+  double ns_per_tick =
+      last > first ? (double)elapsed / (double)(last - first) : 1.0;
+  qsort(trip, (size_t)trips, sizeof *trip, by_value);
+  printf("%s %zu B: %.0f ns per round trip; p50 %.0f p99 %.0f p999 %.0f "
+         "max %.0f ns\n",
+         what, bytes, (double)elapsed / (double)trips,
+         percentile(trip, trips, 50, ns_per_tick),
+         percentile(trip, trips, 99, ns_per_tick),
+         percentile(trip, trips, 99.9, ns_per_tick),
+         ns_per_tick * (double)trip[trips - 1]);
+  free(trip);
+}
+
+static int usage(const char *argv0, const char *problem) {
+  if (problem)
+    fprintf(stderr, "pingpong_reference: %s\n", problem);
+  fprintf(stderr,
+          "usage: %s <pipe|unix|tcp|futex|mq|sysvshm|spin> <bytes> "
+          "<round trips> [<client cpu> <peer cpu>]\n"
+          "  bytes and round trips are whole numbers of at least 1\n",
+          argv0);
+  return 2;
+}
+
+static long positive(const char *text) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  return errno || end == text || *end || v < 1 ? -1 : v;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4 && argc != 6)
+    return usage(argv[0], NULL);
   const char *what = argv[1];
-  size_t bytes = strtoul(argv[2], NULL, 10);
-  long trips = atol(argv[3]);
+  long bytes_arg = positive(argv[2]), trips = positive(argv[3]);
+  if (bytes_arg < 0 || trips < 0)
+    return usage(argv[0], "bytes and round trips must be at least 1");
+  size_t bytes = (size_t)bytes_arg;
   int cpu[2] = {-1, -1};
   if (argc == 6)
     cpu[0] = atoi(argv[4]), cpu[1] = atoi(argv[5]);
@@ -235,36 +366,25 @@ int main(int argc, char **argv) {
     mq_init(bytes), m = (mech){mq_send_, mq_recv_};
   else if (!strcmp(what, "sysvshm"))
     sysv_init(bytes), m = (mech){sysv_send, sysv_recv};
-  else {
-    fprintf(stderr, "unknown mechanism '%s'\n", what);
-    return 2;
-  }
-  unsigned char *buf = calloc(1, bytes ? bytes : 1);
+  else if (!strcmp(what, "spin"))
+    spin_init(bytes), m = (mech){spin_send, spin_recv};
+  else
+    return usage(argv[0], "unknown mechanism");
+  unsigned char *buf = calloc(1, bytes);
   pid_t pid = fork();
   if (pid < 0)
     die("fork");
   int side = pid == 0;
   pin(cpu[side]);
-  int64_t start = 0;
-  for (long i = 0; i < WARMUP + trips; i++) {
-    if (i == WARMUP)
-      start = now_ns();
-    if (side == 0) {
-      m.send(0, buf, bytes);
-      m.recv(0, buf, bytes);
-    } else {
-      m.recv(1, buf, bytes);
-      m.send(1, buf, bytes);
-    }
-  }
-  if (side == 1)
+  if (side == 1) {
+    for (long i = 0; i < WARMUP + trips; i++)
+      m.recv(1, buf, bytes), m.send(1, buf, bytes);
     _exit(0);
-  int64_t elapsed = now_ns() - start;
+  }
+  run_client(&m, buf, bytes, trips, what);
   waitpid(pid, NULL, 0);
   if (!strcmp(what, "sysvshm"))
     semctl(sem, 0, IPC_RMID);
-  printf("%s %zu B: %.0f ns per round trip\n", what, bytes,
-         (double)elapsed / (double)trips);
   free(buf);
   return 0;
 }

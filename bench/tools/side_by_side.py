@@ -7,9 +7,17 @@
 
 For each mechanism, runs the reference and ipc_bench alternately (so drift
 hits both alike), with the same pinning, and prints a Markdown table of the
-median round trip of each and their ratio. ipc_bench's figure includes its
-stamps and percentile clock (Baseline/Null, tens of ns); anything past that
-is the transport's own overhead. Standard library only.
+median round trip of each and their ratio, then the percentiles of each
+(p50, p99, p999, max: the median over the runs of each), both timed with one
+counter read per round trip, so the tails compare like for like (ipc_bench
+reports its histogram's bucket bounds, up to 1/128 above the exact rank the
+reference sorts out). The p50
+ratio is the steadier of the two on a shared machine: one preemption of a
+few ms moves a mean by percents and a median not at all.
+ipc_bench's figure includes its stamps and percentile clock (Baseline/Null,
+tens of ns); anything past that is the transport's own overhead. `spin`
+against ShmSpin only means something with --cpus on two CPUs.
+Standard library only.
 """
 
 import argparse
@@ -27,15 +35,22 @@ PAIRS = [
     ("futex", "ShmFutex"),
     ("mq", "PosixMQ"),
     ("sysvshm", "SysVShm"),
+    ("spin", "ShmSpin"),
 ]
+PERCENTILES = ["p50", "p99", "p999", "max"]
 
 
 def run_reference(exe, mechanism, size, trips, cpus):
-    """ns per round trip, or None if the mechanism refuses the size."""
+    """(ns per round trip, {percentile: ns}), or None if the mechanism
+    refuses the size."""
     cmd = [exe, mechanism, str(size), str(trips)] + cpus.split(",")
     done = subprocess.run(cmd, capture_output=True, text=True)
     match = re.search(r"([0-9.]+) ns per round trip", done.stdout)
-    return float(match.group(1)) if match else None
+    if not match:
+        return None
+    tail = {p: float(v) for p, v in
+            re.findall(r"\b(p50|p99|p999|max) ([0-9.]+)", done.stdout)}
+    return float(match.group(1)), tail
 
 
 def run_ipc_bench(exe, transport, size, min_time, cpus):
@@ -47,7 +62,18 @@ def run_ipc_bench(exe, transport, size, min_time, cpus):
             if not b.get("error_occurred")]
     if len(runs) != 1:
         sys.exit(f"side_by_side: expected one result from {cmd}")
-    return float(runs[0]["real_time"])  # ns: UseRealTime, default unit
+    tail = {p: float(runs[0][p]) for p in PERCENTILES if p in runs[0]}
+    return float(runs[0]["real_time"]), tail  # ns: UseRealTime, default unit
+
+
+def median_tail(samples):
+    return {p: statistics.median(t[p] for t in samples)
+            for p in PERCENTILES if all(p in t for t in samples)}
+
+
+def us(tail):
+    return " / ".join(f"{tail[p] / 1000:.2f}" if p in tail else "-"
+                      for p in PERCENTILES)
 
 
 def main():
@@ -63,28 +89,44 @@ def main():
                     help="round trips per reference run")
     ap.add_argument("--min-time", default="0.5",
                     help="--benchmark_min_time per ipc_bench run")
+    ap.add_argument("--only", default="",
+                    help="comma-separated reference mechanisms (default "
+                    "all: " + ",".join(m for m, _ in PAIRS) + ")")
     args = ap.parse_args()
     if not re.fullmatch(r"\d+,\d+", args.cpus) or args.runs < 1 \
             or args.bytes < 1:
         ap.error("--cpus takes two CPU numbers (0,1), --runs and --bytes "
                  "at least 1")
-    print(f"| mechanism | reference | ipc_bench | ratio |  ({args.bytes} B, "
-          f"median of {args.runs}, CPUs {args.cpus})")
-    print("|---|---|---|---|")
-    for mechanism, transport in PAIRS:
+    known = [m for m, _ in PAIRS]
+    only = [m for m in args.only.split(",") if m]
+    if any(m not in known for m in only):
+        ap.error(f"--only takes mechanisms among {','.join(known)}")
+    pairs = [(m, t) for m, t in PAIRS if not only or m in only]
+    print(f"| mechanism | reference | ipc_bench | ratio | p50 ratio | "
+          f"reference p50 / p99 / p999 / max | ipc_bench p50 / p99 / p999 / "
+          f"max |  ({args.bytes} B, us, median of {args.runs}, CPUs "
+          f"{args.cpus})")
+    print("|---|---|---|---|---|---|---|")
+    for mechanism, transport in pairs:
         ref, ours = [], []
         for _ in range(args.runs):
             ref.append(run_reference(args.reference, mechanism, args.bytes,
                                      args.trips, args.cpus))
             ours.append(run_ipc_bench(args.ipc_bench, transport, args.bytes,
                                       args.min_time, args.cpus))
-        o = statistics.median(ours)
+        o = statistics.median(t for t, _ in ours)
+        o_tail = median_tail([tail for _, tail in ours])
         if None in ref:  # e.g. a POSIX queue over msgsize_max
-            print(f"| {transport} | refused | {o / 1000:.2f} us | |")
+            print(f"| {transport} | refused | {o / 1000:.2f} | | | | "
+                  f"{us(o_tail)} |")
             continue
-        r = statistics.median(ref)
-        print(f"| {transport} | {r / 1000:.2f} us | {o / 1000:.2f} us | "
-              f"{o / r:.2f} |")
+        r = statistics.median(t for t, _ in ref)
+        r_tail = median_tail([tail for _, tail in ref])
+        p50 = (f"{o_tail['p50'] / r_tail['p50']:.2f}"
+               if "p50" in o_tail and r_tail.get("p50") else "")
+        print(f"| {transport} | {r / 1000:.2f} | {o / 1000:.2f} | "
+              f"{o / r:.2f} | {p50} | {us(r_tail)} | {us(o_tail)} |",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,13 @@
 typedef struct ipcb_watch {
   /* Odd while a transport call may block; bumped on entry and exit. */
   _Atomic uint64_t epoch;
-  /* 0, or the code every later wait returns; text is written before. */
+  /* 0, or the code every later wait returns. What it was is written
+   * before, as numbers: the slice may find it in a signal handler, which
+   * must not format text (ipcb__watch_describe does, later). */
   _Atomic int fault;
-  char fault_text[IPCB_ERR_MAX];
+  int fault_why; /* CLD_EXITED, CLD_KILLED, CLD_DUMPED or a WATCH_* */
+  int fault_pid, fault_status;
+  int64_t fault_after_ns; /* the deadline that passed */
 } ipcb_watch;
 
 /* One side of a connection: the transport, its config and its context. */
@@ -63,6 +67,9 @@ int ipcb__watchdog_start(ipcb_watchdog **out, ipcb_watch *w, pid_t peer,
 void ipcb__watchdog_stop(ipcb_watchdog *wd);
 /* "peer (pid 12) was killed by SIGKILL", waiting up to wait_ns for it. */
 int ipcb__peer_status(pid_t pid, int64_t wait_ns, char *out, size_t len);
+/* The text of w's fault ("the client (pid 9) exited", "timed out after
+ * 0.3 s: ..."); not in a signal handler. */
+void ipcb__watch_describe(const ipcb_watch *w, char *out, size_t len);
 /* The signal that interrupts a blocked call, with a no-op handler. */
 void ipcb__install_wake_signal(void);
 
@@ -146,6 +153,14 @@ void ipcb__install_stop_handlers(void);
 int ipcb__self_exe(char *out, size_t len);
 /* In the peer: stop (SIGTERM to self) when `parent` exits. */
 int ipcb__watch_parent(pid_t parent, char *err, size_t errlen);
+/* A timer that sends `signo` to the calling thread every period_ns, with
+ * `arg` as si_value (Linux: timer_create with SIGEV_THREAD_ID). macOS has
+ * none: supported() is 0 and the watchdog runs a thread instead. */
+typedef struct ipcb_thread_timer ipcb_thread_timer;
+int ipcb__thread_timer_supported(void);
+int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, void *arg,
+                             int64_t period_ns);
+void ipcb__thread_timer_stop(ipcb_thread_timer *t);
 /* Where crash journals live: private to the user, or a directory whose
  * sticky bit keeps other users from removing ours. */
 void ipcb__journal_dir(char *out, size_t len);

@@ -39,6 +39,6 @@ int ipcb_interrupted(void *ctx) {
     return 0;
   int code = atomic_load_explicit(&ch->watch->fault, memory_order_acquire);
   if (code)
-    snprintf(ch->err, sizeof ch->err, "%s", ch->watch->fault_text);
+    ipcb__watch_describe(ch->watch, ch->err, sizeof ch->err);
   return code;
 }

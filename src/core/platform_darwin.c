@@ -244,3 +244,16 @@ void ipcb_sysinfo_read(ipcb_sysinfo *out) {
   out->page_size = sysconf(_SC_PAGESIZE);
   out->cache_line = sysctl_long("hw.cachelinesize", 64);
 }
+
+/* No timer that signals one thread (no timer_create; setitimer signals the
+ * process, and CF, XPC and libdispatch give it other threads). */
+int ipcb__thread_timer_supported(void) { return 0; }
+
+int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, void *arg,
+                             int64_t period_ns) {
+  (void)signo, (void)arg, (void)period_ns;
+  *out = NULL;
+  return -ENOTSUP;
+}
+
+void ipcb__thread_timer_stop(ipcb_thread_timer *t) { (void)t; }

@@ -8,7 +8,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -45,6 +47,44 @@ int ipcb__watch_parent(pid_t parent, char *err, size_t errlen) {
     return IPCB_EPEERDIED;
   }
   return 0;
+}
+
+struct ipcb_thread_timer {
+  timer_t id;
+};
+
+int ipcb__thread_timer_supported(void) { return 1; }
+
+int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, void *arg,
+                             int64_t period_ns) {
+  ipcb_thread_timer *t = calloc(1, sizeof *t);
+  *out = NULL;
+  if (!t)
+    return -ENOMEM;
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = signo;
+  sev.sigev_value.sival_ptr = arg;
+  sev._sigev_un._tid = (pid_t)syscall(SYS_gettid); /* glibc < 2.30: none */
+  if (timer_create(CLOCK_MONOTONIC, &sev, &t->id) != 0) {
+    int e = errno;
+    free(t);
+    return -e;
+  }
+  struct itimerspec every = {
+      {(time_t)(period_ns / 1000000000), (long)(period_ns % 1000000000)},
+      {(time_t)(period_ns / 1000000000), (long)(period_ns % 1000000000)}};
+  timer_settime(t->id, 0, &every, NULL);
+  *out = t;
+  return 0;
+}
+
+void ipcb__thread_timer_stop(ipcb_thread_timer *t) {
+  if (!t)
+    return;
+  timer_delete(t->id);
+  free(t);
 }
 
 /* /dev/shm: where POSIX shared memory and semaphores live, so a journal
