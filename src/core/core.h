@@ -154,11 +154,12 @@ int ipcb__self_exe(char *out, size_t len);
 /* In the peer: stop (SIGTERM to self) when `parent` exits. */
 int ipcb__watch_parent(pid_t parent, char *err, size_t errlen);
 /* A timer that sends `signo` to the calling thread every period_ns, with
- * `arg` as si_value (Linux: timer_create with SIGEV_THREAD_ID). macOS has
- * none: supported() is 0 and the watchdog runs a thread instead. */
+ * `tag` as si_value.sival_int (Linux: timer_create with SIGEV_THREAD_ID).
+ * macOS has none (and ThreadSanitizer defers handlers): supported() is 0
+ * and the watchdog runs a thread instead. */
 typedef struct ipcb_thread_timer ipcb_thread_timer;
 int ipcb__thread_timer_supported(void);
-int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, void *arg,
+int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, int tag,
                              int64_t period_ns);
 void ipcb__thread_timer_stop(ipcb_thread_timer *t);
 /* Where crash journals live: private to the user, or a directory whose

@@ -249,9 +249,9 @@ void ipcb_sysinfo_read(ipcb_sysinfo *out) {
  * process, and CF, XPC and libdispatch give it other threads). */
 int ipcb__thread_timer_supported(void) { return 0; }
 
-int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, void *arg,
+int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, int tag,
                              int64_t period_ns) {
-  (void)signo, (void)arg, (void)period_ns;
+  (void)signo, (void)tag, (void)period_ns;
   *out = NULL;
   return -ENOTSUP;
 }

@@ -31,13 +31,14 @@ const ipcb_transport *ipcb_transport_find(const char *name) {
  * probe may cost a kernel object (SysVMsg makes and removes a queue) and a
  * limit may be found by trial (UnixDgram sends datagrams of growing size),
  * while --ipc_list, registration, the context, the tests and every session
- * ask the same question. A transport outside the table, or refused for a
- * limit, is asked each time. */
+ * ask the same question. Only answers that cannot change are kept: "it
+ * runs here" and a limit that was read. A refusal may have a passing
+ * cause (descriptors, memory, queues in use) and is asked again, as is a
+ * transport outside the table. */
 enum { CACHED_MAX = 64 };
 typedef struct answer {
-  int probed, probe_rc, limit_read;
-  size_t limit;
-  char why[IPCB_ERR_MAX];
+  int runs;     /* its probe said 0 */
+  size_t limit; /* 0: not read yet, or nothing to read */
 } answer;
 static answer answers[CACHED_MAX];
 static pthread_mutex_t answers_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -50,32 +51,30 @@ static answer *answer_of(const ipcb_transport *tr) {
 }
 
 int ipcb_transport_probe(const ipcb_transport *tr, const char **why) {
-  static _Thread_local char uncached[IPCB_ERR_MAX];
+  static _Thread_local char refusal[IPCB_ERR_MAX];
   answer *a = answer_of(tr);
   pthread_mutex_lock(&answers_mu);
-  char *text = a ? a->why : uncached;
-  int rc = a && a->probed ? a->probe_rc : 0;
-  if (!a || !a->probed) {
-    text[0] = '\0';
-    rc = tr->probe ? tr->probe(text, IPCB_ERR_MAX) : 0;
-    /* A limit (descriptors, queues) may be raised or freed: asked again. */
-    if (a && rc != IPCB_ELIMIT)
-      a->probed = 1, a->probe_rc = rc;
+  int rc = 0;
+  if (!a || !a->runs) {
+    refusal[0] = '\0';
+    rc = tr->probe ? tr->probe(refusal, sizeof refusal) : 0;
+    if (a && rc == 0)
+      a->runs = 1;
   }
   pthread_mutex_unlock(&answers_mu);
   if (why)
-    *why = text;
+    *why = rc ? refusal : "";
   return rc;
 }
 
 size_t ipcb_transport_limit(const ipcb_transport *tr) {
   answer *a = answer_of(tr);
   pthread_mutex_lock(&answers_mu);
-  size_t limit = a && a->limit_read ? a->limit : 0;
-  if (!a || !a->limit_read) {
-    limit = tr->max_message ? tr->max_message() : 0;
+  size_t limit = a ? a->limit : 0;
+  if (!limit && tr->max_message) {
+    limit = tr->max_message();
     if (a)
-      a->limit_read = 1, a->limit = limit;
+      a->limit = limit; /* 0 (unreadable now) is asked again */
   }
   pthread_mutex_unlock(&answers_mu);
   return limit;

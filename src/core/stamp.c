@@ -43,8 +43,10 @@ static inline uint64_t get_le(const unsigned char *p, size_t n) {
 
 /* Full verification fills every 8-byte word with a value of (seq, word
  * index): word-sized stores and loads, so that verifying 4 MiB stays cheap
- * even under a sanitizer that instruments each access. Byte i is byte i % 8
- * of word i / 8, little endian. */
+ * even under a sanitizer that instruments each access. Whole words are
+ * stored in the CPU's order (both sides are one machine), a short tail
+ * little endian; every target so far is little endian, where the two
+ * agree and byte i is byte i % 8 of word i / 8. */
 static inline uint64_t pattern_word(uint64_t seq, size_t index) {
   uint64_t x = (seq * 0xD6E8FEB86659FD93ull) ^ ((index + 1) * LINE_MIX);
   return x ^ (x >> 29);

@@ -44,6 +44,7 @@
 
 struct ipcb_watchdog {
   ipcb_thread_timer *timer; /* the slice, or NULL: the thread below */
+  int tag;                  /* its ticks' si_value (live_add) */
   int faulted;              /* counted in `faulted_watchdogs` */
   uint64_t last;            /* the epoch at `since` */
   int64_t since;
@@ -61,33 +62,40 @@ struct ipcb_watchdog {
  * signal ends blocked calls instead of restarting them. */
 static _Atomic int faulted_watchdogs;
 
-/* The watchdogs whose timer may still signal. Linux leaves a tick that is
- * already queued pending when its timer is deleted (kernel/signal.c,
- * sigqueue_free: "If it is queued it will be freed when dequeued"), so a
- * tick can arrive after its watchdog is freed: it must find nothing. */
-enum { LIVE_MAX = 32 };
-static _Atomic(ipcb_watchdog *) live[LIVE_MAX];
+/* The watchdogs whose timer may still signal, each tick tagged with its
+ * slot and the slot's generation. Linux leaves a tick that is already
+ * queued pending when its timer is deleted (kernel/signal.c, sigqueue_free:
+ * "If it is queued it will be freed when dequeued"), so a tick can arrive
+ * after its watchdog is freed, or once its slot holds another: the
+ * generation, bumped when a slot is given up, tells it so. */
+enum { LIVE_MAX = 32, GEN_MAX = (1 << 24) };
+static struct {
+  _Atomic(ipcb_watchdog *) wd;
+  _Atomic int gen;
+} live[LIVE_MAX];
 
+/* The tag of wd's ticks, or -1 when every slot is taken. */
 static int live_add(ipcb_watchdog *wd) {
   for (int i = 0; i < LIVE_MAX; i++) {
     ipcb_watchdog *none = NULL;
-    if (atomic_compare_exchange_strong(&live[i], &none, wd))
-      return 0;
+    if (atomic_compare_exchange_strong(&live[i].wd, &none, wd))
+      return atomic_load(&live[i].gen) * LIVE_MAX + i;
   }
-  return -ENOSPC;
+  return -1;
 }
 
-static void live_remove(const ipcb_watchdog *wd) {
-  for (int i = 0; i < LIVE_MAX; i++)
-    if (atomic_load(&live[i]) == wd)
-      atomic_store(&live[i], NULL);
+static void live_remove(int tag) {
+  int i = tag % LIVE_MAX;
+  atomic_store(&live[i].gen, (atomic_load(&live[i].gen) + 1) % GEN_MAX);
+  atomic_store(&live[i].wd, NULL);
 }
 
-static int is_live(const ipcb_watchdog *wd) {
-  for (int i = 0; i < LIVE_MAX; i++)
-    if (atomic_load(&live[i]) == wd)
-      return 1;
-  return 0;
+static ipcb_watchdog *live_find(int tag) {
+  if (tag < 0)
+    return NULL;
+  int i = tag % LIVE_MAX;
+  ipcb_watchdog *wd = atomic_load(&live[i].wd);
+  return atomic_load(&live[i].gen) == tag / LIVE_MAX ? wd : NULL;
 }
 
 static void slice(ipcb_watchdog *wd);
@@ -102,29 +110,43 @@ static void install(int restart) {
   sigaction(WAKE_SIGNAL, &sa, NULL);
 }
 
-/* Only a slice timer's signal carries a watchdog; the thread's and a
- * stray one just end the call. Everything here is async-signal-safe:
- * atomics, waitid, getppid, clock_gettime and sigaction; the fault's text
- * is written later, by whoever reads it. */
+/* The normal mode: where the slice is a timer its ticks restart the calls
+ * that the kernel restarts; the thread's signal (macOS) always ends them. */
+static void install_normal(void) { install(ipcb__thread_timer_supported()); }
+
+/* Once a watchdog has a fault, the wake signal must end the blocked call.
+ * Said again at every slice while the fault lasts, so that a watchdog that
+ * stops meanwhile on another thread and puts the normal mode back can
+ * delay the end by one slice at most. */
+static void hold_fault(ipcb_watchdog *wd) {
+  if (!atomic_load_explicit(&wd->w->fault, memory_order_relaxed))
+    return;
+  if (!wd->faulted) {
+    wd->faulted = 1;
+    atomic_fetch_add(&faulted_watchdogs, 1);
+  }
+  install(0);
+}
+
+/* Only a slice timer's signal carries a live tag; the thread's and a stray
+ * one just end the call. Everything here is async-signal-safe: atomics,
+ * waitid, getppid, clock_gettime and sigaction; the fault's text is
+ * written later, by whoever reads it. */
 static void on_wake(int sig, siginfo_t *si, void *uc) {
   (void)sig, (void)uc;
-  ipcb_watchdog *wd = si->si_value.sival_ptr;
-  if (!ipcb__thread_timer_supported() || si->si_code != SI_TIMER || !wd ||
-      !is_live(wd))
+  if (!ipcb__thread_timer_supported() || si->si_code != SI_TIMER)
+    return;
+  ipcb_watchdog *wd = live_find(si->si_value.sival_int);
+  if (!wd)
     return;
   int saved = errno;
   slice(wd);
-  if (!wd->faulted &&
-      atomic_load_explicit(&wd->w->fault, memory_order_relaxed)) {
-    wd->faulted = 1;
-    if (atomic_fetch_add(&faulted_watchdogs, 1) == 0)
-      install(0);
-  }
+  hold_fault(wd);
   errno = saved;
 }
 
 static void install_wake_once(void) {
-  install(ipcb__thread_timer_supported());
+  install_normal();
   /* A dead reader must be an EPIPE error, not a fatal signal. */
   signal(SIGPIPE, SIG_IGN);
 }
@@ -243,6 +265,7 @@ static void *watch_loop(void *arg) {
     if (wd->stop)
       break;
     slice(wd);
+    hold_fault(wd);
     if ((atomic_load_explicit(&wd->w->epoch, memory_order_relaxed) & 1) &&
         atomic_load_explicit(&wd->w->fault, memory_order_relaxed))
       pthread_kill(wd->target, WAKE_SIGNAL);
@@ -257,12 +280,13 @@ static int start_timer(ipcb_watchdog *wd, char *err, size_t errlen) {
   if (!ipcb__thread_timer_supported())
     return -ENOTSUP;
   ipcb__install_wake_signal();
-  if (live_add(wd) != 0)
+  wd->tag = live_add(wd);
+  if (wd->tag < 0)
     return -ENOTSUP; /* more sessions at once than slots: a thread, then */
-  int rc = ipcb__thread_timer_start(&wd->timer, WAKE_SIGNAL, wd,
+  int rc = ipcb__thread_timer_start(&wd->timer, WAKE_SIGNAL, wd->tag,
                                     IPCB_WATCH_SLICE_NS);
   if (rc) {
-    live_remove(wd);
+    live_remove(wd->tag);
     ipcb__set_err(err, errlen, "timer_create: %s", ipcb_errno_name(-rc));
   }
   return rc;
@@ -315,19 +339,18 @@ void ipcb__watchdog_stop(ipcb_watchdog *wd) {
   if (!wd)
     return;
   if (wd->timer) {
-    live_remove(wd); /* before the timer goes: see `live` */
+    live_remove(wd->tag); /* before the timer goes: see `live` */
     ipcb__thread_timer_stop(wd->timer);
-    if (wd->faulted && atomic_fetch_sub(&faulted_watchdogs, 1) == 1)
-      install(1);
-    free(wd);
-    return;
+  } else {
+    pthread_mutex_lock(&wd->mu);
+    wd->stop = 1;
+    pthread_cond_signal(&wd->cv);
+    pthread_mutex_unlock(&wd->mu);
+    pthread_join(wd->thread, NULL);
+    pthread_cond_destroy(&wd->cv);
+    pthread_mutex_destroy(&wd->mu);
   }
-  pthread_mutex_lock(&wd->mu);
-  wd->stop = 1;
-  pthread_cond_signal(&wd->cv);
-  pthread_mutex_unlock(&wd->mu);
-  pthread_join(wd->thread, NULL);
-  pthread_cond_destroy(&wd->cv);
-  pthread_mutex_destroy(&wd->mu);
+  if (wd->faulted && atomic_fetch_sub(&faulted_watchdogs, 1) == 1)
+    install_normal();
   free(wd);
 }

@@ -24,9 +24,9 @@ size_t ipcb_transport_count(void);
 const ipcb_transport *ipcb_transport_at(size_t i);
 const ipcb_transport *ipcb_transport_find(const char *name);
 /* 0 if `tr` runs here; otherwise its probe's negative code, with the reason
- * in *why (when why is not NULL; valid until the next call for `tr`). Each
- * transport of the registry is probed once per process, unless refused for
- * a limit (IPCB_ELIMIT), which may be raised meanwhile. */
+ * in *why (when why is not NULL; valid until this thread asks again). A
+ * transport of the registry that runs here is probed once per process; a
+ * refusal, which may pass (descriptors, memory), is asked again. */
 int ipcb_transport_probe(const ipcb_transport *tr, const char **why);
 /* The largest message `tr` carries whole here, 0 for no limit; read once
  * per process (a transport may find it by trial). */
@@ -77,7 +77,9 @@ typedef struct ipcb_session ipcb_session;
 
 /* Create the objects, spawn the peer, attach both sides. Returns 0, or a
  * negative code; in both cases *out is a session (or NULL when out of
- * memory) whose error text says what failed, and which must be closed. */
+ * memory) whose error text says what failed, and which must be closed.
+ * A session belongs to the thread that opened it: its watchdog signals
+ * that thread, so make every call and the close there. */
 int ipcb_session_open(const ipcb_transport *tr, const ipcb_options *opt,
                       ipcb_session **out);
 /* One request and its checked reply: `bytes` each way for PingPong, 1 byte
