@@ -5,7 +5,8 @@
 # Usage: core_layers.sh <ar> <nm> <libipcb.a> <src/core>
 set -eu
 export LC_ALL=C # sort and join must agree on the order
-ar=$1 nm=$2 lib=$3
+ar=$1 nm=$2
+lib=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
 core=$(cd "$4" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
