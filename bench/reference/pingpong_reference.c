@@ -138,6 +138,18 @@ static void tcp_init(void) {
   rd[1] = wr[1] = s;
 }
 
+/* Shared memory for the two directions, each `header + bytes` rounded up to
+ * pages; *each is the distance between them. */
+static unsigned char *map_directions(size_t header, size_t bytes,
+                                     size_t *each) {
+  *each = (header + bytes + 4095) & ~(size_t)4095;
+  unsigned char *p = mmap(NULL, 2 * *each, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    die("mmap");
+  return p;
+}
+
 /* ---- futex: a shared word and a shared buffer per direction ------------ */
 typedef struct futex_dir {
   _Atomic uint32_t seq;
@@ -148,11 +160,8 @@ static uint32_t fseq[2];   /* per direction, each side's copy */
 static size_t fmax;
 
 static void futex_init(size_t bytes) {
-  size_t each = (sizeof(futex_dir) + bytes + 4095) & ~(size_t)4095;
-  unsigned char *p = mmap(NULL, 2 * each, PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    die("mmap");
+  size_t each;
+  unsigned char *p = map_directions(sizeof(futex_dir), bytes, &each);
   fdir[0] = (futex_dir *)p;
   fdir[1] = (futex_dir *)(p + each);
   fmax = bytes;
@@ -185,11 +194,8 @@ static spin_dir *sdir[2]; /* [side]: what that side sends on */
 static uint64_t sseq[2];
 
 static void spin_init(size_t bytes) {
-  size_t each = (sizeof(spin_dir) + bytes + 4095) & ~(size_t)4095;
-  unsigned char *p = mmap(NULL, 2 * each, PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    die("mmap");
+  size_t each;
+  unsigned char *p = map_directions(sizeof(spin_dir), bytes, &each);
   sdir[0] = (spin_dir *)p;
   sdir[1] = (spin_dir *)(p + each);
 }
