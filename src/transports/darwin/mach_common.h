@@ -35,13 +35,15 @@ int ipcb__mach_setup(void *ctx, ipcb_mach_link *l, const ipcb_cfg *cfg,
  * holds `queued` messages, or MACH_PORT_QLIMIT_MAX if that is fewer (a
  * sender then waits for the receiver, as transport.h allows). The peer looks
  * the name up and sends its right; the client answers with its own right
- * plus *extra (a send right, or MACH_PORT_NULL), which the peer receives in
- * *extra. Each side accepts the other's message only from the process it
- * expects (the audit trailer's pid), and the client withdraws the name once
- * the peer has called. */
+ * plus the n_extra send rights extra[0..n_extra) (each may be
+ * MACH_PORT_NULL; the client keeps its own), which the peer receives in
+ * extra[0..n_extra). n_extra is at most IPCB_MACH_EXTRAS. Each side accepts the
+ * other's message only from the process it expects (the audit trailer's pid),
+ * and the client withdraws the name once the peer has called. */
+#define IPCB_MACH_EXTRAS 3
 int ipcb__mach_connect(void *ctx, ipcb_mach_link *l, ipcb_role role,
                        const ipcb_cfg *cfg, const ipcb_rdv *rdv, size_t queued,
-                       mach_port_t *extra);
+                       mach_port_t *extra, unsigned n_extra);
 
 /* Send the message at msg to l->tx. The first head_size bytes are copied from
  * head before each attempt, because an interrupted send hands the message

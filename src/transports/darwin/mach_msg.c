@@ -60,7 +60,7 @@ static int machmsg_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   /* Room for the whole window where the port allows it; beyond
    * MACH_PORT_QLIMIT_MAX the sender waits for the receiver mid-window. */
   return ipcb__mach_connect(ctx, &c->link, role, cfg, rdv,
-                            cfg->window * chunks_of(cfg->max_bytes), NULL);
+                            cfg->window * chunks_of(cfg->max_bytes), NULL, 0);
 }
 
 static long machmsg_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,

@@ -37,7 +37,8 @@ int ipcb__ool_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   if (c->max > UINT32_MAX) /* mach_msg_ool_descriptor_t.size is 32 bits */
     return ipcb_fail(ctx, IPCB_ELIMIT,
                      "an out-of-line descriptor carries at most 4 GiB - 1");
-  int rc = ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->window, NULL);
+  int rc =
+      ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->window, NULL, 0);
   if (rc)
     return rc;
   c->sbuf_size = round_page(c->max);

@@ -43,12 +43,15 @@ extern kern_return_t bootstrap_register2(mach_port_t bp, name_t service_name,
 enum { METHOD_UNKNOWN, METHOD_REGISTER2, METHOD_CHECK_IN };
 static _Atomic int bootstrap_method;
 
-/* The handshake: the sender's own port, and one more right (MachShm's memory
- * entry) or MACH_PORT_NULL, which a port descriptor may carry. */
+/* The handshake: the sender's own port, then IPCB_MACH_EXTRAS more send
+ * rights (MachShm's memory entry, MachSemaphore's semaphores), each slot a
+ * right or MACH_PORT_NULL, which a port descriptor may carry. One shape for
+ * every transport keeps well_formed() exact. */
+#define HELLO_PORTS (1 + IPCB_MACH_EXTRAS)
 typedef struct hello_msg {
   mach_msg_header_t hdr;
   mach_msg_body_t body;
-  mach_msg_port_descriptor_t port[2];
+  mach_msg_port_descriptor_t port[HELLO_PORTS];
 } hello_msg;
 /* message.h packs these to 4 bytes, so the trailer starts at
  * round_msg(sizeof(hello_msg)), where the kernel writes it. */
@@ -160,28 +163,36 @@ int ipcb__mach_setup(void *ctx, ipcb_mach_link *l, const ipcb_cfg *cfg,
   return rc;
 }
 
+/* extra[0..n) are copied (COPY_SEND: the sender keeps its own right); the
+ * remaining slots carry MACH_PORT_NULL. */
 static void fill_hello(hello_msg *m, mach_port_t to, mach_port_t own,
-                       mach_port_t extra) {
+                       const mach_port_t *extra, unsigned n) {
   memset(m, 0, sizeof *m);
   m->hdr.msgh_bits =
       MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
   m->hdr.msgh_size = sizeof *m;
   m->hdr.msgh_remote_port = to;
-  m->body.msgh_descriptor_count = 2;
+  m->body.msgh_descriptor_count = HELLO_PORTS;
   m->port[0].name = own;
   m->port[0].disposition = MACH_MSG_TYPE_MAKE_SEND;
   m->port[0].type = MACH_MSG_PORT_DESCRIPTOR;
-  m->port[1].name = extra;
-  m->port[1].disposition = MACH_MSG_TYPE_COPY_SEND;
-  m->port[1].type = MACH_MSG_PORT_DESCRIPTOR;
+  for (unsigned i = 1; i < HELLO_PORTS; i++) {
+    m->port[i].name = i <= n ? extra[i - 1] : MACH_PORT_NULL;
+    m->port[i].disposition = MACH_MSG_TYPE_COPY_SEND;
+    m->port[i].type = MACH_MSG_PORT_DESCRIPTOR;
+  }
 }
 
 static int well_formed(const hello_msg *m) {
-  return (m->hdr.msgh_bits & MACH_MSGH_BITS_COMPLEX) &&
-         m->hdr.msgh_size == sizeof *m && m->body.msgh_descriptor_count == 2 &&
-         m->port[0].type == MACH_MSG_PORT_DESCRIPTOR &&
-         m->port[1].type == MACH_MSG_PORT_DESCRIPTOR &&
-         MACH_PORT_VALID(m->port[0].name);
+  if (!(m->hdr.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+      m->hdr.msgh_size != sizeof *m ||
+      m->body.msgh_descriptor_count != HELLO_PORTS ||
+      !MACH_PORT_VALID(m->port[0].name))
+    return 0;
+  for (unsigned i = 0; i < HELLO_PORTS; i++)
+    if (m->port[i].type != MACH_MSG_PORT_DESCRIPTOR)
+      return 0;
+  return 1;
 }
 
 /* The sender's pid from the audit trailer, which the kernel writes at the
@@ -221,8 +232,9 @@ static int recv_from(void *ctx, mach_port_t on, pid_t from, hello_rcv *r) {
   }
 }
 
+/* Keeps extra[0..n) and releases any other right the hello carried. */
 static int recv_hello(void *ctx, mach_port_t on, pid_t from, mach_port_t *other,
-                      mach_port_t *extra) {
+                      mach_port_t *extra, unsigned n) {
   hello_rcv r;
   int rc = recv_from(ctx, on, from, &r);
   if (rc)
@@ -235,14 +247,18 @@ static int recv_hello(void *ctx, mach_port_t on, pid_t from, mach_port_t *other,
                      (int)from, r.m.hdr.msgh_id, r.m.hdr.msgh_size);
   }
   *other = r.m.port[0].name;
-  if (extra)
-    *extra = r.m.port[1].name;
-  else if (MACH_PORT_VALID(r.m.port[1].name))
-    mach_port_deallocate(mach_task_self(), r.m.port[1].name);
+  for (unsigned i = 1; i < HELLO_PORTS; i++) {
+    mach_port_t got = r.m.port[i].name;
+    if (i <= n)
+      extra[i - 1] = got;
+    else if (MACH_PORT_VALID(got))
+      mach_port_deallocate(mach_task_self(), got);
+  }
   return 0;
 }
 
-static int connect_peer(void *ctx, ipcb_mach_link *l, mach_port_t *extra) {
+static int connect_peer(void *ctx, ipcb_mach_link *l, mach_port_t *extra,
+                        unsigned n) {
   mach_port_t server = MACH_PORT_NULL;
   hello_msg m, head;
   kern_return_t kr = bootstrap_look_up(bootstrap_port, l->name, &server);
@@ -251,37 +267,41 @@ static int connect_peer(void *ctx, ipcb_mach_link *l, mach_port_t *extra) {
                      l->name, bootstrap_strerror(kr), (unsigned)kr);
   int rc = ipcb__mach_new_port(ctx, l->qlimit, &l->rx);
   if (!rc) {
-    fill_hello(&head, server, l->rx, MACH_PORT_NULL);
+    fill_hello(&head, server, l->rx, NULL, 0);
     rc = ipcb__mach_send(ctx, &m.hdr, &head, sizeof head);
   }
   mach_port_deallocate(mach_task_self(), server);
   if (rc)
     return rc;
-  return recv_hello(ctx, l->rx, (pid_t)ipcb_other_pid(ctx), &l->tx, extra);
+  return recv_hello(ctx, l->rx, (pid_t)ipcb_other_pid(ctx), &l->tx, extra, n);
 }
 
-static int connect_client(void *ctx, ipcb_mach_link *l, mach_port_t extra) {
+static int connect_client(void *ctx, ipcb_mach_link *l,
+                          const mach_port_t *extra, unsigned n) {
   hello_msg m, head;
-  int rc = recv_hello(ctx, l->rdv, (pid_t)ipcb_other_pid(ctx), &l->tx, NULL);
+  int rc = recv_hello(ctx, l->rdv, (pid_t)ipcb_other_pid(ctx), &l->tx, NULL, 0);
   ipcb__mach_drop_rendezvous(l); /* both sides hold rights now: the name goes */
   if (!rc)
     rc = ipcb__mach_new_port(ctx, l->qlimit, &l->rx);
   if (rc)
     return rc;
-  fill_hello(&head, l->tx, l->rx, extra);
+  fill_hello(&head, l->tx, l->rx, extra, n);
   return ipcb__mach_send(ctx, &m.hdr, &head, sizeof head);
 }
 
 int ipcb__mach_connect(void *ctx, ipcb_mach_link *l, ipcb_role role,
                        const ipcb_cfg *cfg, const ipcb_rdv *rdv, size_t queued,
-                       mach_port_t *extra) {
+                       mach_port_t *extra, unsigned n_extra) {
   (void)cfg;
+  if (n_extra > IPCB_MACH_EXTRAS)
+    return ipcb_fail(ctx, -EINVAL, "rendezvous carries %d extra rights, not %u",
+                     IPCB_MACH_EXTRAS, n_extra);
   l->qlimit = ipcb__mach_clamp_qlimit(queued);
   if (role == IPCB_ROLE_CLIENT)
-    return connect_client(ctx, l, extra ? *extra : MACH_PORT_NULL);
+    return connect_client(ctx, l, extra, n_extra);
   l->ready = 1;
   if (!rdv->token[0] || strlen(rdv->token) >= sizeof l->name)
     return ipcb_fail(ctx, -EINVAL, "malformed rendezvous '%s'", rdv->token);
   snprintf(l->name, sizeof l->name, "%s", rdv->token);
-  return connect_peer(ctx, l, extra);
+  return connect_peer(ctx, l, extra, n_extra);
 }

@@ -100,8 +100,8 @@ static int shm_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   c->tx_dir = role == IPCB_ROLE_CLIENT ? 0 : 1;
   c->rx_dir = 1 - c->tx_dir;
   c->size = region_size(cfg, &c->slot);
-  int rc =
-      ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->window, &c->entry);
+  int rc = ipcb__mach_connect(ctx, &c->link, role, cfg, rdv, cfg->window,
+                              &c->entry, 1);
   if (!rc && role == IPCB_ROLE_PEER) {
     if (!MACH_PORT_VALID(c->entry))
       return ipcb_fail(ctx, IPCB_ECORRUPT, "rendezvous: no memory entry");
