@@ -128,6 +128,12 @@ void ipcb__track_keyed(ipcb_obj_kind kind, int id, long key);
 #define IPCB_JOURNAL_LINE_MAX 128
 /* <dir>/ipcb-journal.<euid>.<pid><suffix> (sweep.c, which also reads it) */
 void ipcb__journal_path(pid_t pid, const char *suffix, char *out, size_t len);
+/* The file that the journaled name `name` ("/ipcb.<pid>.<n>.<random>")
+ * names beside the journal at journal_path (ipcb_private_file): 0, or -1
+ * when it does not fit. System calls and stack buffers only: the signal
+ * handler's sweep uses it. */
+int ipcb__name_file_path(const char *journal_path, const char *name, char *out,
+                         size_t len);
 /* A session opens (+1) or has closed (-1); the last to close empties the
  * journal when nothing it lists can exist any more. */
 void ipcb__journal_session(int delta);

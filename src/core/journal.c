@@ -190,6 +190,33 @@ void ipcb_unique_name(char *out, size_t len) {
   journal_name(out);
 }
 
+/* Beside the journal (private to the user, or sticky), under a journaled
+ * name, so that a death between the open and the unlink leaves a file the
+ * next sweep removes (sweep.c, remove_file). */
+int ipcb_private_file(void *ctx, int *out) {
+  char name[64], journal_path[IPCB_JOURNAL_PATH_MAX];
+  char path[IPCB_JOURNAL_PATH_MAX + 64], call[IPCB_JOURNAL_PATH_MAX + 96];
+  *out = -1;
+  ipcb__journal_path(getpid(), "", journal_path, sizeof journal_path);
+  for (int tries = 0;; tries++) {
+    ipcb_unique_name(name, sizeof name);
+    if (ipcb__name_file_path(journal_path, name, path, sizeof path) != 0)
+      return ipcb_fail(ctx, -ENAMETOOLONG, "no room for a file name in %s",
+                       journal_path);
+    int fd =
+        open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      unlink(path);
+      *out = fd;
+      return 0;
+    }
+    if (errno != EEXIST || tries == 16) {
+      snprintf(call, sizeof call, "open(%s, O_CREAT|O_EXCL, 0600)", path);
+      return ipcb_fail_errno(ctx, call);
+    }
+  }
+}
+
 static const char *kind_word(ipcb_obj_kind kind) {
   return kind == IPCB_OBJ_SYSV_SHM   ? "shm"
          : kind == IPCB_OBJ_SYSV_SEM ? "sem"

@@ -39,6 +39,7 @@
 #include "core.h"
 
 typedef struct sweep {
+  const char *path; /* the journal's */
   pid_t owner;
   int self;       /* our own journal: our attachments do not count */
   int foreign_ns; /* another IPC namespace's: only its /dev/shm names */
@@ -59,9 +60,37 @@ static int owned(const struct ipc_perm *p) {
   return p->uid == geteuid() && p->cuid == geteuid();
 }
 
+int ipcb__name_file_path(const char *journal_path, const char *name, char *out,
+                         size_t len) {
+  size_t dir = 0, n = 0;
+  for (size_t i = 0; journal_path[i]; i++)
+    if (journal_path[i] == '/')
+      dir = i;
+  while (name[n])
+    n++;
+  if (dir + n + 1 > len)
+    return -1;
+  memcpy(out, journal_path, dir);
+  memcpy(out + dir, name, n + 1);
+  return 0;
+}
+
+/* A file made under a journaled name (ipcb_private_file) is unlinked at
+ * once; one is left only by a death inside that call. Only a regular file
+ * of ours is removed. */
+static void remove_file(const sweep *s, const char *name) {
+  char file[IPCB_JOURNAL_PATH_MAX + 64];
+  struct stat st;
+  if (ipcb__name_file_path(s->path, name, file, sizeof file) == 0 &&
+      lstat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+      unlink(file) == 0)
+    s->tally->removed++;
+}
+
 /* POSIX names embed our pid and 32 random bits; shared memory is also
  * checked for its owner (root may unlink anyone's). */
 static void remove_name(const sweep *s, const char *name) {
+  remove_file(s, name);
   int fd = shm_open(name, O_RDONLY, 0);
   if (fd >= 0) {
     struct stat st;
@@ -237,7 +266,7 @@ static void sweep_fd(int fd, const char *path, pid_t pid, int self,
   if (!body || fstat(fd, &st) != 0)
     return;
   foreign_ns &= !self;
-  sweep s = {pid, self, foreign_ns, st.st_mtime, tally};
+  sweep s = {path, pid, self, foreign_ns, st.st_mtime, tally};
   unsigned busy = tally->busy, removed = tally->removed;
   sweep_lines(&s, fd, body);
   tally->runs += tally->removed != removed;

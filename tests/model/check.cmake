@@ -1,8 +1,8 @@
 cmake_minimum_required(VERSION 3.25)
-# Model-checks wake_protocol.pml for one protocol: spin writes a verifier
-# (pan.c), the C compiler builds it, and its report must say "errors: 0"
-# (EXPECT=ok) or report the lost wake-up as an invalid end state
-# (EXPECT=lost_wakeup).
+# Model-checks MODEL for one protocol: spin writes a verifier (pan.c), the C
+# compiler builds it, and its report must say "errors: 0" (EXPECT=ok),
+# report the lost wake-up as an invalid end state (EXPECT=lost_wakeup), or
+# report the failed assertion on the named variable (EXPECT=violates:<name>).
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 function(run)
@@ -30,4 +30,9 @@ if(EXPECT STREQUAL "ok" AND NOT errors EQUAL 0)
 elseif(EXPECT STREQUAL "lost_wakeup" AND
        (errors EQUAL 0 OR NOT out MATCHES "invalid end state"))
   message(FATAL_ERROR "${PROTOCOL}: the known lost wake-up was not found")
+elseif(EXPECT MATCHES "^violates:(.+)$")
+  set(name "${CMAKE_MATCH_1}")
+  if(errors EQUAL 0 OR NOT out MATCHES "assertion violated[ (!]*${name}")
+    message(FATAL_ERROR "${PROTOCOL}: the known violation of ${name} was not found")
+  endif()
 endif()

@@ -248,6 +248,13 @@ int ipcb_kernel_limit(ipcb_limit_id id, ipcb_limit *out);
  * this process (its peer, or the next start of ipc_bench). */
 void ipcb_unique_name(char *out, size_t len);
 
+/* A new, empty regular file private to the user (0600, FD_CLOEXEC) that
+ * has no name: made under an ipcb_unique_name() beside the crash journal
+ * and unlinked at once, so it ends with its last descriptor. For what
+ * needs a vnode, not a shared memory object (POSIX record locks). 0 and
+ * *fd, or a negative errno with the channel's error text. */
+int ipcb_private_file(void *ctx, int *fd);
+
 /* Creates a SysV object private to the user (0600): IPCB_OBJ_SYSV_SHM of
  * `size_or_count` bytes, IPCB_OBJ_SYSV_SEM of that many semaphores, or
  * IPCB_OBJ_SYSV_MSG. Under a fresh random key written in the crash journal
