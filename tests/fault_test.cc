@@ -77,7 +77,8 @@ TEST_P(Faults, ClientKilledPeerExitsWithinOneSecond) {
 #ifdef __APPLE__
   // The client here is a fork without exec; CoreFoundation, already used by
   // this process, aborts a forked child that calls it.
-  if (std::string(GetParam()->name) == "CFMessagePort")
+  const std::string name = GetParam()->name;
+  if (name == "CFMessagePort" || name == "CFMachPort")
     GTEST_SKIP() << "CoreFoundation cannot run in a forked child";
 #endif
   int report[2];

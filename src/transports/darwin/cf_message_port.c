@@ -13,19 +13,15 @@
  * ipc_kmsg_copyin_header_validate). The callout copies the data it is
  * handed, which CoreFoundation frees on return (CFMessagePort.h).
  *
- * Waiting. CoreFoundation's mach_msg() calls pass no MACH_*_INTERRUPT, so
- * libsyscall restarts them after the watchdog's signal, with the timeout
- * they had (xnu libsyscall/mach/mach_msg.c:120-129). One repeating run-loop
- * timer in the private mode asks ipcb_interrupted() every SLICE_S and stops
- * the run loop when the wait must end: a cost per 20 ms of waiting, not per
- * message; the run itself is untimed, since above TIMER_INTERVAL_LIMIT
- * CFRunLoopRunInMode arms no timeout timer of its own (CFRunLoop.c,
- * __CFRunLoopRun). A send blocks only while the other side's port is full
- * (MACH_PORT_QLIMIT_DEFAULT = 5: CoreFoundation sets no limit), and waits
- * ATTEMPT_S at most before it asks ipcb_interrupted(): a longer timeout,
- * renewed at every signal, would never run out. The kernel arms that timer
- * only at a full queue (ipc_mqueue.c:473-502); CoreFoundation does not
- * destroy a message whose send timed out, so each such attempt leaks the
+ * Waiting. A receive is the run-loop pump of cf_runloop.c. A send's
+ * mach_msg() passes no MACH_SEND_INTERRUPT either, so libsyscall restarts it
+ * after the watchdog's signal, with the timeout it had (xnu
+ * libsyscall/mach/mach_msg.c:120-129). A send blocks only while the other
+ * side's port is full (MACH_PORT_QLIMIT_DEFAULT = 5: CoreFoundation sets no
+ * limit), and waits ATTEMPT_S at most before it asks ipcb_interrupted(): a
+ * longer timeout, renewed at every signal, would never run out. The kernel arms
+ * that timer only at a full queue (ipc_mqueue.c:473-502); CoreFoundation does
+ * not destroy a message whose send timed out, so each such attempt leaks the
  * returned copy of a payload sent out of line.
  *
  * Names. __CFMessagePortCreateLocal publishes the name (bootstrap_check_in,
@@ -42,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cf_runloop.h"
 #include "ipcb/transport.h"
 
 /* Exported by libSystem (liblaunch), declared in no public header. */
@@ -49,11 +46,6 @@ extern kern_return_t bootstrap_register2(mach_port_t bp, name_t service_name,
                                          mach_port_t sp, uint64_t flags);
 
 #define MODE CFSTR("org.ipcb.CFMessagePort")
-#define SLICE_S 0.02
-/* No timeout: above TIMER_INTERVAL_LIMIT (504911232 s) for the run loop, as
- * CFRunLoopRun's own 1.0e10, and from 10 days on for a send (CFMessagePort.c:
- * "anything more than 10 days is no timeout!"). */
-#define FOREVER_S 1.0e10
 /* Below the watchdog's 20 ms period, so that a restarted send still ends. */
 #define ATTEMPT_S 0.01
 enum { MSG_HELLO = 1, MSG_DATA = 2 };
@@ -62,7 +54,7 @@ enum { CLIENT_NAME, PEER_NAME };
 typedef struct cfmp_ctx {
   CFMessagePortRef local, remote;
   CFRunLoopSourceRef source;
-  CFRunLoopTimerRef tick;
+  ipcb_cf_pump pump;
   size_t max;
   unsigned depth;
   unsigned char *sbuf, *rbuf; /* rbuf: depth slots of max bytes */
@@ -95,13 +87,6 @@ static CFDataRef on_message(CFMessagePortRef port, SInt32 msgid, CFDataRef data,
   return NULL; /* no reply data; CoreFoundation still tries to send one */
 }
 
-/* The one timer of the private mode: the wait ends here, not in mach_msg. */
-static void on_tick(CFRunLoopTimerRef timer, void *info) {
-  (void)timer;
-  if (ipcb_interrupted(info))
-    CFRunLoopStop(CFRunLoopGetCurrent());
-}
-
 /* Registering MACH_PORT_NULL under a name removes it (launchd-842 core.c,
  * job_mig_register2, 8966-9020), which only its owner may, and not while
  * launchd calls the service active (9010-9013); launchd also deletes the
@@ -119,17 +104,6 @@ static void withdraw(cfmp_ctx *c, int which) {
 static CFStringRef cf_name(const char *name) {
   return CFStringCreateWithCString(kCFAllocatorDefault, name,
                                    kCFStringEncodingUTF8);
-}
-
-static int add_tick(void *ctx, cfmp_ctx *c) {
-  CFRunLoopTimerContext tc = {0, c, NULL, NULL, NULL};
-  c->tick = CFRunLoopTimerCreate(kCFAllocatorDefault,
-                                 CFAbsoluteTimeGetCurrent() + SLICE_S, SLICE_S,
-                                 0, 0, on_tick, &tc);
-  if (!c->tick)
-    return ipcb_fail(ctx, -ENOMEM, "CFRunLoopTimerCreate failed");
-  CFRunLoopAddTimer(CFRunLoopGetCurrent(), c->tick, MODE);
-  return 0;
 }
 
 static int make_local(void *ctx, cfmp_ctx *c, const char *name) {
@@ -152,8 +126,10 @@ static int make_local(void *ctx, cfmp_ctx *c, const char *name) {
     return ipcb_fail(ctx, IPCB_EUNAVAIL,
                      "CFMessagePortCreateRunLoopSource(%s) failed", name);
   /* The thread that sets up is the one that receives: the session's. */
-  CFRunLoopAddSource(CFRunLoopGetCurrent(), c->source, MODE);
-  return add_tick(ctx, c);
+  int rc = ipcb__cf_pump_start(ctx, &c->pump, MODE);
+  if (!rc)
+    ipcb__cf_pump_add(&c->pump, c->source);
+  return rc;
 }
 
 static int make_remote(void *ctx, cfmp_ctx *c, const char *name) {
@@ -216,26 +192,22 @@ static int send_msg(void *ctx, cfmp_ctx *c, SInt32 id, const void *p,
   return rc;
 }
 
-/* Run our mode's run loop until the hello, or a message, has arrived. */
-static int pump(void *ctx, cfmp_ctx *c, int want_hello) {
-  for (;;) {
-    if (c->bad)
-      return ipcb_fail(ctx, IPCB_ECORRUPT,
-                       "CFMessagePort: an unexpected message, or one above "
-                       "%zu bytes, or more than %u in flight",
-                       c->max, c->depth);
-    if (want_hello ? c->hello : c->rhead != c->rtail)
-      return 0;
-    CFRunLoopRunResult r = CFRunLoopRunInMode(MODE, FOREVER_S, true);
-    if (r == kCFRunLoopRunFinished)
-      return ipcb_fail(ctx, IPCB_EUNAVAIL,
-                       "CFRunLoopRunInMode: the port's source is gone");
-    if (r != kCFRunLoopRunHandledSource) { /* on_tick stopped it */
-      int rc = ipcb_interrupted(ctx);
-      if (rc)
-        return rc;
-    }
-  }
+static int refused(void *ctx, const cfmp_ctx *c) {
+  return ipcb_fail(ctx, IPCB_ECORRUPT,
+                   "CFMessagePort: an unexpected message, or one above %zu "
+                   "bytes, or more than %u in flight",
+                   c->max, c->depth);
+}
+
+/* What the pump waits for: the hello, or a message. */
+static int hello_ready(void *ctx) {
+  cfmp_ctx *c = ctx;
+  return c->bad ? refused(ctx, c) : c->hello;
+}
+
+static int data_ready(void *ctx) {
+  cfmp_ctx *c = ctx;
+  return c->bad ? refused(ctx, c) : c->rhead != c->rtail;
 }
 
 static int alloc_buffers(void *ctx, cfmp_ctx *c, const ipcb_cfg *cfg) {
@@ -275,7 +247,7 @@ static int cfmp_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   cfmp_ctx *c = ctx;
   int rc;
   if (role == IPCB_ROLE_CLIENT) {
-    if ((rc = pump(ctx, c, 1)) != 0)
+    if ((rc = ipcb__cf_pump_run(ctx, &c->pump, hello_ready)) != 0)
       return rc;
     withdraw(c, CLIENT_NAME);
     rc = make_remote(ctx, c, c->names[PEER_NAME]);
@@ -292,7 +264,7 @@ static int cfmp_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
   if (!rc)
     rc = send_msg(ctx, c, MSG_HELLO, NULL, 0);
   if (!rc)
-    rc = pump(ctx, c, 1);
+    rc = ipcb__cf_pump_run(ctx, &c->pump, hello_ready);
   if (!rc)
     withdraw(c, PEER_NAME);
   return rc;
@@ -311,7 +283,7 @@ static int cfmp_send(void *ctx, size_t n) {
 
 static int cfmp_recv(void *ctx, const void **p, size_t *n) {
   cfmp_ctx *c = ctx;
-  int rc = pump(ctx, c, 0);
+  int rc = ipcb__cf_pump_run(ctx, &c->pump, data_ready);
   if (rc)
     return rc;
   unsigned i = c->rtail % c->depth;
@@ -356,10 +328,7 @@ static long cfmp_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
 static void cfmp_teardown(void *ctx, ipcb_role role) {
   cfmp_ctx *c = ctx;
   (void)role;
-  if (c->tick) {
-    CFRunLoopTimerInvalidate(c->tick);
-    CFRelease(c->tick);
-  }
+  ipcb__cf_pump_stop(&c->pump);
   if (c->source) {
     CFRunLoopSourceInvalidate(c->source);
     CFRelease(c->source);

@@ -1,0 +1,264 @@
+/* CFMachPort: CoreFoundation's wrapper of a Mach receive right, served by
+ * its run-loop source (macOS).
+ *
+ * Each side wraps its own receive right (the Mach rendezvous's rx) with
+ * CFMachPortCreateWithPort and serves its source in a private run-loop mode
+ * with the pump of cf_runloop.c; sends are MachMsg's: mach_msg to the other
+ * side's port, the payload inline, chunked at MachMsg's CHUNK, each chunk's
+ * header written just before its bytes. So the difference from MachMsg is
+ * the receive, which is what an app serving a CFMachPort pays: the run loop
+ * receives into a 3 KiB buffer with MACH_RCV_LARGE, a larger message stays
+ * queued (xnu osfmk/ipc/ipc_mqueue.c:1220-1240) and is received again into a
+ * buffer realloc'd to its size (CFRunLoop.c, __CFRunLoopServiceMachPort,
+ * 2756-2776), which is freed once the callout returns (3268). Above about
+ * 3 KiB each chunk thus costs a second mach_msg and an allocation, and every
+ * chunk the callout's copy into the receive buffer. The payload stays
+ * inline, not out of line, so that the comparison with MachMsg is of the
+ * same kernel copies. CFMachPort's perform returns no reply
+ * (CFMachPort.c:486-513), so the run loop sends none (CFRunLoop.c:3250-3254).
+ *
+ * Rights. CFMachPortCreateWithPort takes no ownership: only CFMachPortCreate
+ * marks the rights as CoreFoundation's to release (CFMachPort.c:250-253,
+ * 368, 166-169), and a dead-name watch is set up only on a port with send
+ * rights (315), which rx is not: its one send right is the other side's.
+ * The peer's death is the core's to notice, through the pump's tick. The
+ * wrapper is found again by port name (269-281) until it is invalidated,
+ * which removes it from that table and invalidates the source (373-408);
+ * teardown invalidates first, then ipcb__mach_close destroys the rights.
+ *
+ * Lines: CFRunLoop.c is swift-corelibs-foundation's (Sources/CoreFoundation,
+ * e55e1d88); CFMachPort.c is its last copy (CoreFoundation/RunLoop.subproj,
+ * 67abb332). */
+#include <CoreFoundation/CoreFoundation.h>
+#include <errno.h>
+#include <mach/mach.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_runloop.h"
+#include "mach_common.h"
+
+#define MODE CFSTR("org.ipcb.CFMachPort")
+/* MachMsg's chunk and room, so that both send the same Mach messages. */
+#define CHUNK ((size_t)(48u << 20) - 4096)
+#define SPARE 64 /* room before the payload for the first chunk's header */
+#define TAIL 128 /* room after it: the size's rounding to 4 bytes */
+
+typedef struct chunk_head {
+  mach_msg_header_t hdr;
+  uint32_t index, count;
+  uint64_t total;
+} chunk_head;
+
+typedef struct cfmach_ctx {
+  ipcb_mach_link link;
+  ipcb_cf_pump pump;
+  CFMachPortRef port;
+  CFRunLoopSourceRef source;
+  size_t max;
+  unsigned char *sbuf; /* SPARE + max + TAIL */
+  unsigned char *rbuf; /* max: the callouts' copies */
+  uint64_t total;      /* of the message being received */
+  uint32_t next;       /* its next chunk */
+  int whole;           /* rbuf holds it all */
+  int bad;             /* the code of a refused chunk, its text filled */
+} cfmach_ctx;
+
+static size_t cfmach_max(void) { return CHUNK; }
+
+static size_t chunks_of(size_t n) { return n ? (n + CHUNK - 1) / CHUNK : 1; }
+
+/* xnu wants message sizes in multiples of 4 bytes. */
+static mach_msg_size_t wire_size(size_t len) {
+  return (mach_msg_size_t)((sizeof(chunk_head) + len + 3) & ~(size_t)3);
+}
+
+/* The length of the chunk due next, or -1 unless h is it. */
+static long due(const cfmach_ctx *c, const chunk_head *h, CFIndex size) {
+  uint64_t total = c->next ? c->total : h->total;
+  if (c->whole || (h->hdr.msgh_bits & MACH_MSGH_BITS_COMPLEX) || total > c->max)
+    return -1;
+  size_t off = (size_t)c->next * CHUNK;
+  size_t len = total - off < CHUNK ? total - off : CHUNK;
+  if (h->total != total || h->count != chunks_of(total) ||
+      h->index != c->next || (mach_msg_size_t)size != wire_size(len))
+    return -1;
+  return (long)len;
+}
+
+/* The run loop's buffer is freed on return, so the bytes are copied out;
+ * the header too, since the run loop's buffer on its stack is a byte array
+ * that promises no 8-byte alignment. A refused message is destroyed, which
+ * releases any right or region it carried; the run loop has already taken its
+ * voucher out of the header (CFRunLoop.c:2738, voucher_mach_msg_adopt;
+ * libdispatch voucher_internal.h, _voucher_mach_msg_get). */
+static void on_chunk(CFMachPortRef port, void *msg, CFIndex size, void *info) {
+  cfmach_ctx *c = info;
+  chunk_head h;
+  long len = -1;
+  mach_msg_id_t id = ((mach_msg_header_t *)msg)->msgh_id;
+  (void)port;
+  memset(&h, 0, sizeof h);
+  if (size >= (CFIndex)sizeof h) {
+    memcpy(&h, msg, sizeof h);
+    len = due(c, &h, size);
+  }
+  if (len < 0 || c->bad) {
+    mach_msg_destroy(msg);
+    if (!c->bad)
+      c->bad = ipcb_fail(c, IPCB_ECORRUPT,
+                         "CFMachPort: a %ld-byte message (id %d, chunk %u/%u "
+                         "of %llu bytes) where chunk %u of a message of at "
+                         "most %zu bytes was due%s",
+                         (long)size, id, h.index, h.count,
+                         (unsigned long long)h.total, (unsigned)c->next, c->max,
+                         c->whole ? ", a whole one not yet taken" : "");
+    return;
+  }
+  c->total = h.total;
+  memcpy(c->rbuf + (size_t)c->next * CHUNK,
+         (const unsigned char *)msg + sizeof h, (size_t)len);
+  if (++c->next == h.count)
+    c->whole = 1;
+}
+
+static int whole_or_bad(void *ctx) {
+  cfmach_ctx *c = ctx;
+  return c->bad ? c->bad : c->whole;
+}
+
+static int cfmach_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
+  cfmach_ctx *c = ctx;
+  return ipcb__mach_setup(ctx, &c->link, cfg, rdv);
+}
+
+/* A wrapper found by name belongs to someone else (shouldFreeInfo stays
+ * true, CFMachPort.c:255, 313), and so would its callout and context. */
+static int wrap(void *ctx, cfmach_ctx *c) {
+  CFMachPortContext pc = {0, c, NULL, NULL, NULL};
+  Boolean should_free = false;
+  c->port = CFMachPortCreateWithPort(kCFAllocatorDefault, c->link.rx, on_chunk,
+                                     &pc, &should_free);
+  if (c->port && should_free) {
+    CFRelease(c->port);
+    c->port = NULL;
+    return ipcb_fail(ctx, IPCB_EUNAVAIL,
+                     "CFMachPortCreateWithPort(0x%x): the port already has a "
+                     "CFMachPort, with another callout",
+                     (unsigned)c->link.rx);
+  }
+  if (!c->port)
+    return ipcb_fail(ctx, IPCB_EUNAVAIL,
+                     "CFMachPortCreateWithPort(0x%x) failed",
+                     (unsigned)c->link.rx);
+  c->source = CFMachPortCreateRunLoopSource(kCFAllocatorDefault, c->port, 0);
+  if (!c->source)
+    return ipcb_fail(ctx, IPCB_EUNAVAIL,
+                     "CFMachPortCreateRunLoopSource(0x%x) failed",
+                     (unsigned)c->link.rx);
+  /* attach runs on the session's thread, the one that receives. */
+  int rc = ipcb__cf_pump_start(ctx, &c->pump, MODE);
+  if (!rc)
+    ipcb__cf_pump_add(&c->pump, c->source);
+  return rc;
+}
+
+static int cfmach_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
+                         const ipcb_rdv *rdv) {
+  cfmach_ctx *c = ctx;
+  c->max = cfg->max_bytes;
+  if (posix_memalign((void **)&c->sbuf, 64, SPARE + c->max + TAIL) ||
+      posix_memalign((void **)&c->rbuf, 64, c->max ? c->max : 1))
+    return ipcb_fail(ctx, -ENOMEM, "out of memory for %zu-byte buffers",
+                     c->max);
+  /* As MachMsg: room for the whole window where the port allows it. */
+  int rc = ipcb__mach_connect(ctx, &c->link, role, cfg, rdv,
+                              cfg->window * chunks_of(cfg->max_bytes), NULL, 0);
+  return rc ? rc : wrap(ctx, c);
+}
+
+static long cfmach_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                               size_t len) {
+  cfmach_ctx *c = ctx;
+  return ipcb__mach_queue_depth(&c->link, cfg, chunks_of(cfg->max_bytes), limit,
+                                len);
+}
+
+static int cfmach_send_buf(void *ctx, size_t n, void **buf) {
+  cfmach_ctx *c = ctx;
+  (void)n;
+  *buf = c->sbuf + SPARE;
+  return 0;
+}
+
+static int cfmach_send(void *ctx, size_t n) {
+  cfmach_ctx *c = ctx;
+  size_t count = chunks_of(n);
+  for (size_t i = 0; i < count; i++) {
+    size_t off = i * CHUNK, len = n - off < CHUNK ? n - off : CHUNK;
+    chunk_head head, *at = (chunk_head *)(c->sbuf + SPARE + off - sizeof head);
+    memset(&head, 0, sizeof head);
+    head.hdr.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+    head.hdr.msgh_size = wire_size(len);
+    head.hdr.msgh_remote_port = c->link.tx;
+    head.index = (uint32_t)i;
+    head.count = (uint32_t)count;
+    head.total = n;
+    int rc = ipcb__mach_send(ctx, &at->hdr, &head, sizeof head);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+/* Each run of the pump hands one chunk to on_chunk; the next message waits
+ * in the port's queue until the next recv(). */
+static int cfmach_recv(void *ctx, const void **p, size_t *n) {
+  cfmach_ctx *c = ctx;
+  c->whole = 0;
+  c->next = 0;
+  c->total = 0;
+  int rc = ipcb__cf_pump_run(ctx, &c->pump, whole_or_bad);
+  if (rc)
+    return rc;
+  *p = c->rbuf;
+  *n = (size_t)c->total;
+  return 0;
+}
+
+static void cfmach_teardown(void *ctx, ipcb_role role) {
+  cfmach_ctx *c = ctx;
+  (void)role;
+  ipcb__cf_pump_stop(&c->pump);
+  if (c->port) { /* invalidates its source too, which retains it */
+    CFMachPortInvalidate(c->port);
+    CFRelease(c->port);
+  }
+  if (c->source) {
+    CFRunLoopSourceInvalidate(c->source);
+    CFRelease(c->source);
+  }
+  c->port = NULL;
+  c->source = NULL;
+  ipcb__mach_close(&c->link);
+  free(c->sbuf);
+  free(c->rbuf);
+  c->sbuf = c->rbuf = NULL;
+}
+
+const ipcb_transport ipcb_tr_CFMachPort = {
+    .name = "CFMachPort",
+    .summary = "CoreFoundation's CFMachPort and its run-loop source receiving "
+               "MachMsg's inline messages (chunked at 48 MiB); above ~3 KiB "
+               "the run loop receives twice, into a buffer it allocates",
+    .caps = IPCB_CAP_CHUNKED,
+    .ctx_size = sizeof(cfmach_ctx),
+    .max_message = cfmach_max,
+    .setup = cfmach_setup,
+    .attach = cfmach_attach,
+    .send_buf = cfmach_send_buf,
+    .send = cfmach_send,
+    .recv = cfmach_recv,
+    .teardown = cfmach_teardown,
+    .queue_depth = cfmach_queue_depth,
+};
