@@ -45,9 +45,16 @@ const std::map<std::string, std::string> &NothingToCheck() {
       {"MachOOL", kMach},
       {"MachOOLPhysical", kMach},
       {"MachShm", std::string(kMach) + "; the memory entry travels as a port"},
+      {"MachSemaphore", std::string(kMach) +
+                            "; the memory entry and the semaphores travel as "
+                            "ports"},
       {"CFMessagePort", "bootstrap names, which have no mode: any process "
                         "of the user may send, and fails the session at "
                         "worst"},
+      {"CFMachPort", kMach},
+      {"XPC", std::string(kMach) + "; the XPC listener is anonymous: its port "
+                                   "reaches only that peer, and the client "
+                                   "accepts one connection, from its pid"},
   };
   return list;
 }
