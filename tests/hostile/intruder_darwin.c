@@ -14,15 +14,18 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "mach_common.h" /* IPCB_MACH_EXTRAS: the hello's shape */
 
 extern char **environ;
 
 /* The rendezvous hello's layout (mach_rendezvous.c), as a stranger who read
- * the source would send it. */
+ * the source would send it: exactly that shape, so that only the sender's
+ * pid can be what refuses it. */
+#define FAKE_PORTS (1 + IPCB_MACH_EXTRAS)
 typedef struct fake_hello {
   mach_msg_header_t hdr;
   mach_msg_body_t body;
-  mach_msg_port_descriptor_t port[2];
+  mach_msg_port_descriptor_t port[FAKE_PORTS];
 } fake_hello;
 
 /* What the stranger sends: a well-formed hello with a live port of its own,
@@ -39,13 +42,15 @@ static mach_msg_size_t fill_message(unsigned char *buf, const char *mode,
     return hdr->msgh_size = 200;
   fake_hello *m = (fake_hello *)buf;
   m->hdr.msgh_bits |= MACH_MSGH_BITS_COMPLEX;
-  m->body.msgh_descriptor_count = 2;
+  m->body.msgh_descriptor_count = FAKE_PORTS;
   m->port[0].name = own;
   m->port[0].disposition = MACH_MSG_TYPE_MAKE_SEND;
   m->port[0].type = MACH_MSG_PORT_DESCRIPTOR;
-  m->port[1].name = MACH_PORT_NULL;
-  m->port[1].disposition = MACH_MSG_TYPE_COPY_SEND;
-  m->port[1].type = MACH_MSG_PORT_DESCRIPTOR;
+  for (int i = 1; i < FAKE_PORTS; i++) {
+    m->port[i].name = MACH_PORT_NULL;
+    m->port[i].disposition = MACH_MSG_TYPE_COPY_SEND;
+    m->port[i].type = MACH_MSG_PORT_DESCRIPTOR;
+  }
   return m->hdr.msgh_size = sizeof *m;
 }
 

@@ -185,11 +185,16 @@ static int client_attach(void *ctx, xpcx_ctx *c, const ipcb_cfg *cfg,
                             1);
   if (MACH_PORT_VALID(port)) /* the peer holds its own copy now */
     mach_port_deallocate(mach_task_self(), port);
-  ipcb__mach_close(&c->link);
   if (!rc)
     rc = await_hello(ctx, c, 0);
   if (rc)
     return rc;
+  /* Not before: the peer may not have received our Mach hello yet, and a
+   * right to a port destroyed in transit reaches it as MACH_PORT_DEAD
+   * (osfmk/ipc/ipc_object.c, ipc_object_copyout: KERN_INVALID_CAPABILITY;
+   * ipc_kmsg.c, ipc_kmsg_copyout_port), which its rendezvous refuses. Its
+   * XPC hello comes after it has. */
+  ipcb__mach_close(&c->link);
   c->conn = ipcb__xpc_bridge_claim(c->bridge);
   pid_t from = c->conn ? xpc_connection_get_pid(c->conn) : 0;
   if (from != (pid_t)ipcb_other_pid(ctx))

@@ -197,13 +197,15 @@ int ipcb__xpc_bridge_fault(const ipcb_xpc_bridge *b) {
 int ipcb__xpc_bridge_take(void *ctx, ipcb_xpc_bridge *b, xpc_object_t *msg) {
   for (;;) {
     uint32_t seen = atomic_load(&b->seq);
+    /* The end before the ring: a message pushed before the end is then
+     * seen, rather than overtaken by it. */
+    int why = atomic_load(&b->fault);
     uint32_t tail = atomic_load_explicit(&b->tail, memory_order_relaxed);
     if (tail != atomic_load(&b->head)) {
       *msg = b->slot[tail % b->depth];
       atomic_store(&b->tail, tail + 1);
       return 0;
     }
-    int why = atomic_load(&b->fault);
     if (why)
       return why;
     int r = 0;
