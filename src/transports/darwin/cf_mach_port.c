@@ -4,18 +4,18 @@
  * Each side wraps its own receive right (the Mach rendezvous's rx) with
  * CFMachPortCreateWithPort and serves its source in a private run-loop mode
  * with the pump of cf_runloop.c; sends are MachMsg's: mach_msg to the other
- * side's port, the payload inline, chunked at MachMsg's CHUNK, each chunk's
- * header written just before its bytes. So the difference from MachMsg is
- * the receive, which is what an app serving a CFMachPort pays: the run loop
- * receives into a 3 KiB buffer with MACH_RCV_LARGE, a larger message stays
- * queued (xnu osfmk/ipc/ipc_mqueue.c:1220-1240) and is received again into a
- * buffer realloc'd to its size (CFRunLoop.c, __CFRunLoopServiceMachPort,
- * 2756-2776), which is freed once the callout returns (3268). Above about
- * 3 KiB each chunk thus costs a second mach_msg and an allocation, and every
- * chunk the callout's copy into the receive buffer. The payload stays
- * inline, not out of line, so that the comparison with MachMsg is of the
- * same kernel copies. CFMachPort's perform returns no reply
- * (CFMachPort.c:486-513), so the run loop sends none (CFRunLoop.c:3250-3254).
+ * side's port, the payload inline, in MachMsg's chunks (mach_chunks.h). So the
+ * difference from MachMsg is the receive, which is what an app serving a
+ * CFMachPort pays: the run loop receives into a 3 KiB buffer with
+ * MACH_RCV_LARGE, a larger message stays queued (xnu
+ * osfmk/ipc/ipc_mqueue.c:1220-1240) and is received again into a buffer
+ * realloc'd to its size (CFRunLoop.c, __CFRunLoopServiceMachPort, 2756-2776),
+ * which is freed once the callout returns (3268). Above about 3 KiB each chunk
+ * thus costs a second mach_msg and an allocation, and every chunk the callout's
+ * copy into the receive buffer. The payload stays inline, not out of line, so
+ * that the comparison with MachMsg is of the same kernel copies. CFMachPort's
+ * perform returns no reply (CFMachPort.c:486-513), so the run loop sends none
+ * (CFRunLoop.c:3250-3254).
  *
  * Rights. CFMachPortCreateWithPort takes no ownership: only CFMachPortCreate
  * marks the rights as CoreFoundation's to release (CFMachPort.c:250-253,
@@ -36,19 +36,10 @@
 #include <string.h>
 
 #include "cf_runloop.h"
+#include "mach_chunks.h"
 #include "mach_common.h"
 
 #define MODE CFSTR("org.ipcb.CFMachPort")
-/* MachMsg's chunk and room, so that both send the same Mach messages. */
-#define CHUNK ((size_t)(48u << 20) - 4096)
-#define SPARE 64 /* room before the payload for the first chunk's header */
-#define TAIL 128 /* room after it: the size's rounding to 4 bytes */
-
-typedef struct chunk_head {
-  mach_msg_header_t hdr;
-  uint32_t index, count;
-  uint64_t total;
-} chunk_head;
 
 typedef struct cfmach_ctx {
   ipcb_mach_link link;
@@ -56,7 +47,7 @@ typedef struct cfmach_ctx {
   CFMachPortRef port;
   CFRunLoopSourceRef source;
   size_t max;
-  unsigned char *sbuf; /* SPARE + max + TAIL */
+  unsigned char *sbuf; /* IPCB_MACH_SPARE + max + IPCB_MACH_TAIL */
   unsigned char *rbuf; /* max: the callouts' copies */
   uint64_t total;      /* of the message being received */
   uint32_t next;       /* its next chunk */
@@ -64,24 +55,16 @@ typedef struct cfmach_ctx {
   int bad;             /* the code of a refused chunk, its text filled */
 } cfmach_ctx;
 
-static size_t cfmach_max(void) { return CHUNK; }
-
-static size_t chunks_of(size_t n) { return n ? (n + CHUNK - 1) / CHUNK : 1; }
-
-/* xnu wants message sizes in multiples of 4 bytes. */
-static mach_msg_size_t wire_size(size_t len) {
-  return (mach_msg_size_t)((sizeof(chunk_head) + len + 3) & ~(size_t)3);
-}
+static size_t cfmach_max(void) { return IPCB_MACH_CHUNK; }
 
 /* The length of the chunk due next, or -1 unless h is it. */
-static long due(const cfmach_ctx *c, const chunk_head *h, CFIndex size) {
+static long due(const cfmach_ctx *c, const ipcb_mach_chunk *h, CFIndex size) {
   uint64_t total = c->next ? c->total : h->total;
   if (c->whole || (h->hdr.msgh_bits & MACH_MSGH_BITS_COMPLEX) || total > c->max)
     return -1;
-  size_t off = (size_t)c->next * CHUNK;
-  size_t len = total - off < CHUNK ? total - off : CHUNK;
-  if (h->total != total || h->count != chunks_of(total) ||
-      h->index != c->next || (mach_msg_size_t)size != wire_size(len))
+  size_t len = ipcb__mach_chunk_len(total, c->next);
+  if (h->total != total || h->count != ipcb__mach_chunks_of(total) ||
+      h->index != c->next || (mach_msg_size_t)size != ipcb__mach_wire_size(len))
     return -1;
   return (long)len;
 }
@@ -94,7 +77,7 @@ static long due(const cfmach_ctx *c, const chunk_head *h, CFIndex size) {
  * libdispatch voucher_internal.h, _voucher_mach_msg_get). */
 static void on_chunk(CFMachPortRef port, void *msg, CFIndex size, void *info) {
   cfmach_ctx *c = info;
-  chunk_head h;
+  ipcb_mach_chunk h;
   long len = -1;
   mach_msg_id_t id = ((mach_msg_header_t *)msg)->msgh_id;
   (void)port;
@@ -116,7 +99,7 @@ static void on_chunk(CFMachPortRef port, void *msg, CFIndex size, void *info) {
     return;
   }
   c->total = h.total;
-  memcpy(c->rbuf + (size_t)c->next * CHUNK,
+  memcpy(c->rbuf + (size_t)c->next * IPCB_MACH_CHUNK,
          (const unsigned char *)msg + sizeof h, (size_t)len);
   if (++c->next == h.count)
     c->whole = 1;
@@ -167,48 +150,35 @@ static int cfmach_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                          const ipcb_rdv *rdv) {
   cfmach_ctx *c = ctx;
   c->max = cfg->max_bytes;
-  if (posix_memalign((void **)&c->sbuf, 64, SPARE + c->max + TAIL) ||
+  if (posix_memalign((void **)&c->sbuf, 64,
+                     IPCB_MACH_SPARE + c->max + IPCB_MACH_TAIL) ||
       posix_memalign((void **)&c->rbuf, 64, c->max ? c->max : 1))
     return ipcb_fail(ctx, -ENOMEM, "out of memory for %zu-byte buffers",
                      c->max);
   /* As MachMsg: room for the whole window where the port allows it. */
-  int rc = ipcb__mach_connect(ctx, &c->link, role, cfg, rdv,
-                              cfg->window * chunks_of(cfg->max_bytes), NULL, 0);
+  int rc = ipcb__mach_connect(
+      ctx, &c->link, role, cfg, rdv,
+      cfg->window * ipcb__mach_chunks_of(cfg->max_bytes), NULL, 0);
   return rc ? rc : wrap(ctx, c);
 }
 
 static long cfmach_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
                                size_t len) {
   cfmach_ctx *c = ctx;
-  return ipcb__mach_queue_depth(&c->link, cfg, chunks_of(cfg->max_bytes), limit,
-                                len);
+  return ipcb__mach_queue_depth(
+      &c->link, cfg, ipcb__mach_chunks_of(cfg->max_bytes), limit, len);
 }
 
 static int cfmach_send_buf(void *ctx, size_t n, void **buf) {
   cfmach_ctx *c = ctx;
   (void)n;
-  *buf = c->sbuf + SPARE;
+  *buf = c->sbuf + IPCB_MACH_SPARE;
   return 0;
 }
 
 static int cfmach_send(void *ctx, size_t n) {
   cfmach_ctx *c = ctx;
-  size_t count = chunks_of(n);
-  for (size_t i = 0; i < count; i++) {
-    size_t off = i * CHUNK, len = n - off < CHUNK ? n - off : CHUNK;
-    chunk_head head, *at = (chunk_head *)(c->sbuf + SPARE + off - sizeof head);
-    memset(&head, 0, sizeof head);
-    head.hdr.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
-    head.hdr.msgh_size = wire_size(len);
-    head.hdr.msgh_remote_port = c->link.tx;
-    head.index = (uint32_t)i;
-    head.count = (uint32_t)count;
-    head.total = n;
-    int rc = ipcb__mach_send(ctx, &at->hdr, &head, sizeof head);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  return ipcb__mach_send_chunks(ctx, c->link.tx, c->sbuf, n);
 }
 
 /* Each run of the pump hands one chunk to on_chunk; the next message waits

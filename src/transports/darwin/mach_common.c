@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mach_chunks.h"
 #include "mach_common.h"
 
 int ipcb__mach_fail(void *ctx, const char *call, kern_return_t kr) {
@@ -155,4 +156,25 @@ void ipcb__mach_close(ipcb_mach_link *l) {
   if (MACH_PORT_VALID(l->tx))
     mach_port_deallocate(mach_task_self(), l->tx);
   l->rx = l->tx = MACH_PORT_NULL;
+}
+
+int ipcb__mach_send_chunks(void *ctx, mach_port_t to, unsigned char *sbuf,
+                           size_t n) {
+  size_t count = ipcb__mach_chunks_of(n);
+  for (size_t i = 0; i < count; i++) {
+    size_t off = i * IPCB_MACH_CHUNK;
+    ipcb_mach_chunk head,
+        *at = (ipcb_mach_chunk *)(sbuf + IPCB_MACH_SPARE + off - sizeof head);
+    memset(&head, 0, sizeof head);
+    head.hdr.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+    head.hdr.msgh_size = ipcb__mach_wire_size(ipcb__mach_chunk_len(n, i));
+    head.hdr.msgh_remote_port = to;
+    head.index = (uint32_t)i;
+    head.count = (uint32_t)count;
+    head.total = n;
+    int rc = ipcb__mach_send(ctx, &at->hdr, &head, sizeof head);
+    if (rc)
+      return rc;
+  }
+  return 0;
 }
