@@ -140,6 +140,51 @@ TEST(Journal, WhatADeadRunMadeIsRemoved) {
   RemoveAll(m);
 }
 
+// ipcb_private_file's file has no name from the moment it returns, and is
+// the user's alone.
+TEST(Journal, APrivateFileHasNoNameAndOneOwner) {
+  int fd = -1;
+  ASSERT_EQ(ipcb_private_file(nullptr, &fd), 0);
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_nlink, 0u) << "the file is still linked";
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_uid, geteuid());
+  close(fd);
+}
+
+// The file ipcb_private_file makes under `name`: beside the journal.
+std::string PrivateFilePath(pid_t pid, const char *name) {
+  char journal[1024];
+  ipcb_journal_path((int)pid, journal, sizeof journal);
+  std::string path(journal);
+  return path.substr(0, path.rfind('/')) + name;
+}
+
+// A death between ipcb_private_file's open and its unlink leaves a file
+// beside the journal under the journaled name: the sweep removes it.
+TEST(Journal, APrivateFileADeathLeftIsRemoved) {
+  Made m;
+  pid_t pid = InChild(
+      [](Made *made) {
+        ipcb_unique_name(made->shm_name, sizeof made->shm_name);
+        std::string path = PrivateFilePath(getpid(), made->shm_name);
+        int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0)
+          close(fd);
+      },
+      &m);
+  ASSERT_GT(pid, 0);
+  std::string path = PrivateFilePath(pid, m.shm_name);
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0) << path << ": the child made none";
+  ipcb_sweep_report r;
+  ipcb_sweep_dead_runs(&r);
+  EXPECT_NE(stat(path.c_str(), &st), 0) << path << " outlived the sweep";
+  unlink(path.c_str());
+}
+
 TEST(Journal, ALiveRunIsLeftAlone) {
   Made m;
   int alive = -1;
