@@ -4,37 +4,23 @@
 // peer is reported as dead, not as an I/O error.
 #include <gtest/gtest.h>
 
-#include <mach/mach.h>
-#include <servers/bootstrap.h>
 #include <signal.h>
-#include <sys/sysctl.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstring>
-#include <random>
 #include <regex>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "../support.h"
+#include "darwin_support.h"
 
 namespace ipcb_test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const ipcb_transport *CF() {
-  const ipcb_transport *transport = ipcb_transport_find("CFMessagePort");
-  EXPECT_NE(transport, nullptr) << "CFMessagePort is not in the registry";
-  return transport;
-}
-
 // The local port's queue holds MACH_PORT_QLIMIT_DEFAULT (5) messages, fewer
 // than the window: the label says so, and the sender waits in mid-window.
 TEST(CFMessagePort, AStreamWindowAboveThePortQueueNamesTheLimit) {
-  const ipcb_transport *cf = CF();
+  const ipcb_transport *cf = Find("CFMessagePort");
   ASSERT_NE(cf, nullptr);
   int rc = 0;
   SessionPtr session = Open(cf, 64, 1, 0, &rc, IPCB_STREAM, 64);
@@ -60,7 +46,7 @@ TEST(CFMessagePort, AStreamWindowAboveThePortQueueNamesTheLimit) {
 // queue must end by the transport's short attempts asking the watchdog:
 // with the watchdog's verdict, soon after the deadline.
 TEST(CFMessagePort, ASendBlockedOnASilentPeerEndsWithTheWatchdogsVerdict) {
-  const ipcb_transport *cf = CF();
+  const ipcb_transport *cf = Find("CFMessagePort");
   ASSERT_NE(cf, nullptr);
   int rc = 0;
   SessionPtr session =
@@ -75,53 +61,11 @@ TEST(CFMessagePort, ASendBlockedOnASilentPeerEndsWithTheWatchdogsVerdict) {
   ExpectTimedOutAtTheDeadline(session.get(), rc, Clock::now() - start);
 }
 
-// The peer's argv as the kernel keeps it (KERN_PROCARGS2: argc, the exec
-// path, padding, then the arguments).
-std::vector<std::string> ArgsOf(pid_t pid) {
-  int mib[3] = {CTL_KERN, KERN_PROCARGS2, pid};
-  size_t size = 0;
-  if (sysctl(mib, 3, nullptr, &size, nullptr, 0) != 0)
-    return {};
-  std::vector<char> buf(size);
-  if (sysctl(mib, 3, buf.data(), &size, nullptr, 0) != 0 || size < sizeof(int))
-    return {};
-  int argc = 0;
-  memcpy(&argc, buf.data(), sizeof argc);
-  size_t at = sizeof argc;
-  while (at < size && buf[at]) // the exec path
-    at++;
-  while (at < size && !buf[at]) // its padding
-    at++;
-  std::vector<std::string> args;
-  while (at < size && (int)args.size() < argc) {
-    std::string arg(buf.data() + at);
-    at += arg.size() + 1;
-    args.push_back(arg);
-  }
-  return args;
-}
-
-bool Registered(const std::string &name) {
-  mach_port_t port = MACH_PORT_NULL;
-  if (bootstrap_look_up(bootstrap_port, name.c_str(), &port) != KERN_SUCCESS)
-    return false;
-  mach_port_deallocate(mach_task_self(), port);
-  return true;
-}
-
-// launchd deletes a name once it has taken its port's death notice, which
-// is asynchronous: a name still there after a second has stayed.
-bool StillRegistered(const std::string &name) {
-  for (int i = 0; i < 100 && Registered(name); i++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return Registered(name);
-}
-
 // Both names, the client's and the peer's, are gone from the user's
 // bootstrap namespace once the session is closed. The names travel in the
 // peer's argv (--ipc_rdv=<client name>,<peer name>).
 TEST(CFMessagePort, NoBootstrapNameOutlivesTheSession) {
-  const ipcb_transport *cf = CF();
+  const ipcb_transport *cf = Find("CFMessagePort");
   ASSERT_NE(cf, nullptr);
   int rc = 0;
   SessionPtr session = Open(cf, 64, 0, 0, &rc);
@@ -155,31 +99,8 @@ TEST(CFMessagePort, NoBootstrapNameOutlivesTheSession) {
 // kCFMessagePortTransportError (CFMessagePort.c): that is a dead peer, not
 // an I/O error, whenever the kill lands.
 TEST(CFMessagePort, APeerKilledMidRunIsReportedAsDead) {
-  const ipcb_transport *cf = CF();
-  ASSERT_NE(cf, nullptr);
-  std::mt19937 rng(12);
-  for (int trial = 0; trial < 20; trial++) {
-    int rc = 0;
-    SessionPtr session = Open(cf, 4096, 0, 0, &rc);
-    ASSERT_EQ(rc, 0) << "trial " << trial << ": "
-                     << ipcb_session_error(session.get());
-    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
-        << "trial " << trial << ": " << ipcb_session_error(session.get());
-    int peer = ipcb_session_peer_pid(session.get());
-    int delay_us = (int)(rng() % 20000);
-    std::thread killer([peer, delay_us] {
-      std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-      kill(peer, SIGKILL);
-    });
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    while ((rc = ipcb_round_trip(session.get())) == 0 &&
-           Clock::now() < deadline)
-      ;
-    killer.join();
-    EXPECT_EQ(rc, IPCB_EPEERDIED)
-        << "trial " << trial << ", killed after " << delay_us
-        << " us: " << ipcb_session_error(session.get());
-  }
+  ExpectRandomKillsReportedAsDead(Find("CFMessagePort"), 12,
+                                  [](int) { return size_t{4096}; });
 }
 
 } // namespace

@@ -1,38 +1,25 @@
 // CFMachPort on macOS (built here, run on a Mac): every byte survives the run
 // loop's receive, below and above its 3 KiB buffer and above the inline cap;
-// a Stream window fits the port's queue; a receive on a silent peer ends
-// with the watchdog's verdict; a killed peer is reported as dead; and a
-// session gives back every Mach port name it made.
+// a Stream window fits the port's queue; a killed peer is reported as dead;
+// and a session gives back every Mach port name it made.
 #include <gtest/gtest.h>
 
 #include <mach/mach.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <random>
 #include <string>
-#include <thread>
 
-#include "../support.h"
+#include "darwin_support.h"
 
 namespace ipcb_test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-const ipcb_transport *CFMach() {
-  const ipcb_transport *transport = ipcb_transport_find("CFMachPort");
-  EXPECT_NE(transport, nullptr) << "CFMachPort is not in the registry";
-  return transport;
-}
 
 // The run loop receives into 3 KiB and receives again, into a buffer it
 // allocates, what does not fit (CFRunLoop.c, __CFRunLoopServiceMachPort);
 // above the inline cap a message is several Mach messages, each handed to
 // the callout on its own. With verify, every byte is checked each way.
 TEST(CFMachPort, MessagesOfEverySizeRoundTripExactly) {
-  const ipcb_transport *cf = CFMach();
+  const ipcb_transport *cf = Find("CFMachPort");
   ASSERT_NE(cf, nullptr);
   size_t cap = cf->max_message();
   ASSERT_GT(cap, 0u) << "CFMachPort names no inline cap";
@@ -56,7 +43,7 @@ TEST(CFMachPort, MessagesOfEverySizeRoundTripExactly) {
 // MACH_PORT_QLIMIT_MAX), so the label names no queue limit and the sender
 // never waits in mid-window.
 TEST(CFMachPort, AStreamWindowFitsThePortsQueue) {
-  const ipcb_transport *cf = CFMach();
+  const ipcb_transport *cf = Find("CFMachPort");
   ASSERT_NE(cf, nullptr);
   int rc = 0;
   SessionPtr session = Open(cf, 4096, 1, 0, &rc, IPCB_STREAM, 64);
@@ -68,60 +55,21 @@ TEST(CFMachPort, AStreamWindowFitsThePortsQueue) {
 }
 
 // The run loop's receive is restarted after the watchdog's signal, so only
-// the pump's timer can end a receive that a stopped peer never answers:
-// with the watchdog's verdict, at the deadline.
-TEST(CFMachPort, AReceiveOnASilentPeerEndsWithTheWatchdogsVerdict) {
-  const ipcb_transport *cf = CFMach();
-  ASSERT_NE(cf, nullptr);
-  int rc = 0;
-  SessionPtr session = Open(cf, 64, 0, kSilentPeerDeadlineNs, &rc);
-  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_round_trip(session.get()), 0)
-      << ipcb_session_error(session.get());
-  kill(ipcb_session_peer_pid(session.get()), SIGSTOP);
-  auto start = Clock::now();
-  rc = ipcb_round_trip(session.get());
-  ExpectTimedOutAtTheDeadline(session.get(), rc, Clock::now() - start);
-}
+// the pump's timer can end a receive that a stopped peer never answers: that
+// it does, at the deadline, is
+// AllTransports/Faults.SilentPeerTimesOut/CFMachPort.
 
 // CoreFoundation watches no dead name on a bare receive right (CFMachPort.c,
 // _CFMachPortCreateWithPort2): the pump's timer must hear the watchdog,
 // whether the kill lands in a send, a receive or a message in between.
 TEST(CFMachPort, APeerKilledMidRunIsReportedAsDead) {
-  const ipcb_transport *cf = CFMach();
-  ASSERT_NE(cf, nullptr);
-  std::mt19937 rng(21);
-  for (int trial = 0; trial < 20; trial++) {
-    int rc = 0;
-    size_t bytes = trial % 2 ? 4096 : 64; // the realloc'd buffer and not
-    SessionPtr session = Open(cf, bytes, 0, 0, &rc);
-    ASSERT_EQ(rc, 0) << "trial " << trial << ": "
-                     << ipcb_session_error(session.get());
-    ASSERT_EQ(ipcb_round_trip(session.get()), 0)
-        << "trial " << trial << ": " << ipcb_session_error(session.get());
-    int peer = ipcb_session_peer_pid(session.get());
-    int delay_us = (int)(rng() % 20000);
-    std::thread killer([peer, delay_us] {
-      std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-      kill(peer, SIGKILL);
-    });
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    auto killed = Clock::now(); // about when the killer starts counting
-    while ((rc = ipcb_round_trip(session.get())) == 0 &&
-           Clock::now() < deadline)
-      ;
-    long waited_us =
-        (long)std::chrono::duration_cast<std::chrono::microseconds>(
-            Clock::now() - killed)
-            .count();
-    killer.join();
-    EXPECT_EQ(rc, IPCB_EPEERDIED)
-        << "trial " << trial << ", killed after " << delay_us
-        << " us: " << ipcb_session_error(session.get());
-    EXPECT_LT(waited_us - delay_us, 1000 * 1000)
-        << "trial " << trial << ": the death took " << waited_us - delay_us
-        << " us to be reported";
-  }
+  ExpectRandomKillsReportedAsDead(
+      Find("CFMachPort"), 21,
+      [](int trial) {
+        return trial % 2 ? size_t{4096}
+                         : size_t{64}; // the realloc'd buffer and not
+      },
+      std::chrono::seconds(1));
 }
 
 // The task's Mach port names, of every kind.
@@ -142,7 +90,7 @@ long PortNames() {
 // invalidated. The run loop's own ports (the mode's port set, its timer)
 // are made once per thread, by the first sessions.
 TEST(CFMachPort, ASessionGivesBackEveryPortName) {
-  const ipcb_transport *cf = CFMach();
+  const ipcb_transport *cf = Find("CFMachPort");
   ASSERT_NE(cf, nullptr);
   auto session_round = [cf] {
     int rc = 0;

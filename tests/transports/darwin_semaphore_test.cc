@@ -1,8 +1,8 @@
-// MachSemaphore: exact round trips and streams, a silent or killed peer, a
-// stranger at the rendezvous, and the kernel behaviour the transport rests
-// on (xnu osfmk/kern/sync_sema.c): a signal ends a wait with KERN_ABORTED
-// and loses no later semaphore_signal, another task's send right signals
-// and waits, and the owner's death ends the waits on its semaphores.
+// MachSemaphore: exact round trips and streams, a killed peer, a stranger at
+// the rendezvous, and the kernel behaviour the transport rests on (xnu
+// osfmk/kern/sync_sema.c): a signal ends a wait with KERN_ABORTED and loses no
+// later semaphore_signal, another task's send right signals and waits, and the
+// owner's death ends the waits on its semaphores.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <mach/mach.h>
@@ -16,28 +16,22 @@
 #include <string>
 #include <thread>
 
-#include "../support.h"
-#include "intruder_darwin.h"
+#include "darwin_support.h"
 
 namespace ipcb_test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const ipcb_transport *Semaphore() {
-  const ipcb_transport *transport = ipcb_transport_find("MachSemaphore");
-  EXPECT_NE(transport, nullptr) << "MachSemaphore is not in the registry";
-  return transport;
-}
-
 // The sizes around a slot's 64-byte head and its rounding, a page, and a
 // region of several megabytes: every byte checked.
 TEST(MachSemaphore, RoundTripsOfSeveralSizesAreExact) {
-  ASSERT_NE(Semaphore(), nullptr);
+  const ipcb_transport *sem = Find("MachSemaphore");
+  ASSERT_NE(sem, nullptr);
   for (size_t bytes : {size_t{1}, size_t{63}, size_t{64}, size_t{65},
                        size_t{4096}, size_t{65537}, size_t{4} << 20}) {
     int rc = 0;
-    SessionPtr session = Open(Semaphore(), bytes, /*verify=*/1, 0, &rc);
+    SessionPtr session = Open(sem, bytes, /*verify=*/1, 0, &rc);
     ASSERT_EQ(rc, 0) << bytes << " B: " << ipcb_session_error(session.get());
     for (int i = 0; i < 5; i++)
       ASSERT_EQ(ipcb_round_trip(session.get()), 0)
@@ -49,10 +43,11 @@ TEST(MachSemaphore, RoundTripsOfSeveralSizesAreExact) {
 // largest window ipc_bench accepts (no port queue limits this one): the
 // counting semaphore holds each message's news until the receiver takes it.
 TEST(MachSemaphore, StreamsOfManyWindowsAreExact) {
-  ASSERT_NE(Semaphore(), nullptr);
+  const ipcb_transport *sem = Find("MachSemaphore");
+  ASSERT_NE(sem, nullptr);
   for (unsigned window : {64u, 1024u}) {
     int rc = 0;
-    SessionPtr session = Open(Semaphore(), 256, 1, 0, &rc, IPCB_STREAM, window);
+    SessionPtr session = Open(sem, 256, 1, 0, &rc, IPCB_STREAM, window);
     ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
     EXPECT_EQ(ipcb_session_window(session.get()), window);
     ASSERT_TRUE(StreamMessages(session.get(), 3 * window)) << window;
@@ -60,26 +55,17 @@ TEST(MachSemaphore, StreamsOfManyWindowsAreExact) {
 }
 
 // The client's semaphore_wait is untimed: only the watchdog's signal can end
-// it, so this fails (hangs past the deadline) if KERN_ABORTED were retried
-// without asking ipcb_interrupted().
-TEST(MachSemaphore, AWaitOnASilentPeerEndsAtTheDeadline) {
-  ASSERT_NE(Semaphore(), nullptr);
-  int rc = 0;
-  SessionPtr session = Open(Semaphore(), 64, 0, kSilentPeerDeadlineNs, &rc);
-  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
-  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
-  kill(ipcb_session_peer_pid(session.get()), SIGSTOP);
-  auto start = Clock::now();
-  rc = ipcb_round_trip(session.get());
-  ExpectTimedOutAtTheDeadline(session.get(), rc, Clock::now() - start);
-}
+// it, so AllTransports/Faults.SilentPeerTimesOut/MachSemaphore fails (hangs
+// past the deadline) if KERN_ABORTED were retried without asking
+// ipcb_interrupted().
 
 // A dead peer leaves the client's semaphores alive: the wait ends at the
 // watchdog's signal, and the session names the death.
 TEST(MachSemaphore, AKilledPeerIsReportedDead) {
-  ASSERT_NE(Semaphore(), nullptr);
+  const ipcb_transport *sem = Find("MachSemaphore");
+  ASSERT_NE(sem, nullptr);
   int rc = 0;
-  SessionPtr session = Open(Semaphore(), 4096, 0, 0, &rc);
+  SessionPtr session = Open(sem, 4096, 0, 0, &rc);
   ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
   ASSERT_EQ(ipcb_round_trip(session.get()), 0);
   kill(ipcb_session_peer_pid(session.get()), SIGKILL);
@@ -96,13 +82,7 @@ TEST(MachSemaphore, AKilledPeerIsReportedDead) {
 // from a stranger like any other.
 TEST(MachSemaphore, AStrangerAtTheRendezvousIsRefused) {
   intruder_trial trial;
-  ASSERT_EQ(intruder_trial_run("MachSemaphore", "hello", &trial), 0)
-      << trial.err;
-  EXPECT_EQ(trial.attach_rc, 0)
-      << ipcb_code_name(trial.attach_rc) << ": " << trial.err;
-  EXPECT_EQ(trial.exchange_rc, 0)
-      << ipcb_code_name(trial.exchange_rc) << ": " << trial.err;
-  EXPECT_EQ(trial.intruder_status, 0) << "the client answered the stranger";
+  ExpectStrangerNeverAnswered("MachSemaphore", "hello", &trial);
 }
 
 // ---- The kernel, without the transport ---------------------------------

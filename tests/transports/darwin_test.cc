@@ -11,17 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "../support.h"
-#include "intruder_darwin.h"
+#include "darwin_support.h"
 
 namespace ipcb_test {
 namespace {
-
-const ipcb_transport *Find(const char *name) {
-  const ipcb_transport *transport = ipcb_transport_find(name);
-  EXPECT_NE(transport, nullptr) << name << " is not in the registry";
-  return transport;
-}
 
 // Above the inline cap a message travels as several Mach messages, each
 // header written over the previous chunk's tail: every byte must survive.
@@ -87,16 +80,8 @@ class MachRendezvous : public testing::TestWithParam<Stranger> {};
 
 TEST_P(MachRendezvous, AStrangerIsRefusedAndThePeerConnects) {
   intruder_trial trial;
-  ASSERT_EQ(intruder_trial_run(GetParam().transport, GetParam().mode, &trial),
-            0)
-      << trial.err;
-  EXPECT_EQ(trial.attach_rc, 0)
-      << ipcb_code_name(trial.attach_rc) << ": " << trial.err;
-  EXPECT_EQ(trial.exchange_rc, 0)
-      << ipcb_code_name(trial.exchange_rc) << ": " << trial.err;
-  EXPECT_EQ(trial.intruder_status, 0)
-      << (trial.intruder_status == 10 ? "the client answered the stranger"
-                                      : "the stranger did not end cleanly");
+  ASSERT_NO_FATAL_FAILURE(ExpectStrangerNeverAnswered(GetParam().transport,
+                                                      GetParam().mode, &trial));
   EXPECT_FALSE(trial.registered_after_attach)
       << trial.name << " is still registered a second after the peer called ("
       << ipcb_probe_bootstrap_method() << ")";
