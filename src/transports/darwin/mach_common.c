@@ -147,17 +147,6 @@ long ipcb__mach_queue_depth(const ipcb_mach_link *l, const ipcb_cfg *cfg,
   return (long)held;
 }
 
-void ipcb__mach_close(ipcb_mach_link *l) {
-  if (!l->ready)
-    return;
-  ipcb__mach_drop_rendezvous(l);
-  if (MACH_PORT_VALID(l->rx))
-    mach_port_mod_refs(mach_task_self(), l->rx, MACH_PORT_RIGHT_RECEIVE, -1);
-  if (MACH_PORT_VALID(l->tx))
-    mach_port_deallocate(mach_task_self(), l->tx);
-  l->rx = l->tx = MACH_PORT_NULL;
-}
-
 int ipcb__mach_send_chunks(void *ctx, mach_port_t to, unsigned char *sbuf,
                            size_t n) {
   size_t count = ipcb__mach_chunks_of(n);

@@ -305,3 +305,14 @@ int ipcb__mach_connect(void *ctx, ipcb_mach_link *l, ipcb_role role,
   snprintf(l->name, sizeof l->name, "%s", rdv->token);
   return connect_peer(ctx, l, extra, n_extra);
 }
+
+void ipcb__mach_close(ipcb_mach_link *l) {
+  if (!l->ready)
+    return;
+  ipcb__mach_drop_rendezvous(l);
+  if (MACH_PORT_VALID(l->rx))
+    mach_port_mod_refs(mach_task_self(), l->rx, MACH_PORT_RIGHT_RECEIVE, -1);
+  if (MACH_PORT_VALID(l->tx))
+    mach_port_deallocate(mach_task_self(), l->tx);
+  l->rx = l->tx = MACH_PORT_NULL;
+}
