@@ -1,7 +1,7 @@
 /* Mach plumbing shared by the darwin transports (macOS): receive ports, the
  * bootstrap rendezvous and closing a link (mach_rendezvous.c), sends and
- * receives that the
- * watchdog interrupts (mach_common.c), and kern_return_t errors. */
+ * receives that the watchdog interrupts (mach_common.c), and kern_return_t
+ * errors. */
 #ifndef IPCB_MACH_COMMON_H
 #define IPCB_MACH_COMMON_H
 
