@@ -140,17 +140,29 @@ TEST(Journal, WhatADeadRunMadeIsRemoved) {
   RemoveAll(m);
 }
 
-// ipcb_private_file's file has no name from the moment it returns, and is
-// the user's alone.
+// The directory of this process's journal, where the sweep looks.
+std::string JournalDir() {
+  char journal[1024];
+  ipcb_journal_path((int)getpid(), journal, sizeof journal);
+  std::string path(journal);
+  return path.substr(0, path.rfind('/'));
+}
+
+// ipcb_private_file's file has no name from the moment it returns, is the
+// user's alone, is not inherited across exec, and was made beside the
+// journal, where a sweep would find it.
 TEST(Journal, APrivateFileHasNoNameAndOneOwner) {
   int fd = -1;
   ASSERT_EQ(ipcb_private_file(nullptr, &fd), 0);
-  struct stat st;
+  struct stat st, dir;
   ASSERT_EQ(fstat(fd, &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_nlink, 0u) << "the file is still linked";
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(st.st_uid, geteuid());
+  EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  ASSERT_EQ(stat(JournalDir().c_str(), &dir), 0) << JournalDir();
+  EXPECT_EQ(st.st_dev, dir.st_dev) << "not made beside " << JournalDir();
   close(fd);
 }
 

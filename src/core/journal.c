@@ -190,6 +190,18 @@ void ipcb_unique_name(char *out, size_t len) {
   journal_name(out);
 }
 
+/* The journal this process writes to, or where it would be: the directory
+ * the sweep will look in. */
+static void own_journal_path(char *out, size_t len) {
+  pthread_mutex_lock(&journal.lock);
+  int made = journal.fd >= 0 && journal.pid == getpid();
+  if (made)
+    snprintf(out, len, "%s", journal.path);
+  pthread_mutex_unlock(&journal.lock);
+  if (!made)
+    ipcb__journal_path(getpid(), "", out, len);
+}
+
 /* Beside the journal (private to the user, or sticky), under a journaled
  * name, so that a death between the open and the unlink leaves a file the
  * next sweep removes (sweep.c, remove_file). */
@@ -197,16 +209,22 @@ int ipcb_private_file(void *ctx, int *out) {
   char name[64], journal_path[IPCB_JOURNAL_PATH_MAX];
   char path[IPCB_JOURNAL_PATH_MAX + 64], call[IPCB_JOURNAL_PATH_MAX + 96];
   *out = -1;
-  ipcb__journal_path(getpid(), "", journal_path, sizeof journal_path);
   for (int tries = 0;; tries++) {
-    ipcb_unique_name(name, sizeof name);
+    ipcb_unique_name(name, sizeof name); /* makes the journal if need be */
+    own_journal_path(journal_path, sizeof journal_path);
     if (ipcb__name_file_path(journal_path, name, path, sizeof path) != 0)
       return ipcb_fail(ctx, -ENAMETOOLONG, "no room for a file name in %s",
                        journal_path);
     int fd =
         open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* ENOENT: a stop request's sweep of our journal came first. */
+    if (fd >= 0 && unlink(path) != 0 && errno != ENOENT) {
+      snprintf(call, sizeof call, "unlink(%s)", path);
+      int rc = ipcb_fail_errno(ctx, call);
+      close(fd);
+      return rc;
+    }
     if (fd >= 0) {
-      unlink(path);
       *out = fd;
       return 0;
     }

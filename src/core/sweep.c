@@ -77,10 +77,13 @@ int ipcb__name_file_path(const char *journal_path, const char *name, char *out,
 
 /* A file made under a journaled name (ipcb_private_file) is unlinked at
  * once; one is left only by a death inside that call. Only a regular file
- * of ours is removed. */
+ * of ours is removed, and only under a name ipcb_unique_name makes: one
+ * component, so a journal line can name nothing outside the directory. */
 static void remove_file(const sweep *s, const char *name) {
   char file[IPCB_JOURNAL_PATH_MAX + 64];
   struct stat st;
+  if (strncmp(name, "/ipcb.", 6) != 0 || strchr(name + 1, '/'))
+    return;
   if (ipcb__name_file_path(s->path, name, file, sizeof file) == 0 &&
       lstat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
       unlink(file) == 0)

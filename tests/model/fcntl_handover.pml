@@ -7,11 +7,14 @@
  *     is itself blocked on a lock the requester holds;
  *   - an unlock takes the waiters off the wait list (they are no longer
  *     blocked, and ask again when they run);
- *   - a blocked request may be ended by a signal (EINTR) and is asked again;
- *   - P may die at any step: the kernel drops its locks.
+ *   - a blocked request may be ended by a signal (EINTR) and is asked
+ *     again, up to MAX_EINTR times in a run;
+ *   - either side may die at any step once attached: the kernel drops its
+ *     locks (the client also drops them when it gives up and closes).
  * Checked: no EDEADLK ever; the turns strictly alternate (a side that is
  * granted its lock was handed the turn, unless the other side died); every
- * wait ends (no invalid end state), even after a death.
+ * wait ends (no invalid end state), even after a death. An unlock that
+ * trims a merged lock wakes waiters that need not run: the retry below. 
  *
  * One protocol per build, selected with -D:
  *   THREE_LOCKS    shm_fcntl.c: unlock L[k], then wait for L[k+1] (mod 3).
@@ -20,6 +23,7 @@
  *   REQUEST_FIRST  three locks, but wait for L[k+1] before unlocking L[k]:
  *                  the kernel must answer EDEADLK; the check must say so. */
 #define H 6
+#define MAX_EINTR 3
 #define FREE 0
 #define NONE 9
 #if defined(TWO_LOCKS)
@@ -32,7 +36,9 @@ byte owner[NLOCKS];          /* FREE, or 1 (C) / 2 (P) */
 byte waiting[3] = NONE;      /* the lock each side is blocked on */
 byte turns = 0; /* hand-overs counted (the region's atomic_fetch_add) */
 byte turn = 1;  /* who may run: counting a hand-over gives the turn */
-bit deadlock = 0, kill = 0, peer_dead = 0, interrupted = 0;
+byte kill = 0, dead = 0; /* the side killed: 1 (C) or 2 (P) */
+byte interrupts = 0;
+bit deadlock = 0;
 bit client_attached = 0, peer_attached = 0; /* the region's `holding` */
 
 inline unlock(me, i) {
@@ -62,8 +68,8 @@ inline wait_for(me, i) {
      assert(!deadlock);
      if
      :: waiting[me] == NONE
-     :: atomic { waiting[me] != NONE && !interrupted ->
-                 waiting[me] = NONE; interrupted = 1 }
+     :: atomic { waiting[me] != NONE && interrupts < MAX_EINTR ->
+                 waiting[me] = NONE; interrupts++ }
      fi
   od
 }
@@ -71,7 +77,7 @@ inline wait_for(me, i) {
 /* One side: `give` is -1 for the peer's first wait. Returns when H
  * hand-overs are made or the other side died. */
 inline side(me, give, take) {
-  byte before, k = 0;
+  byte before;
   do
   :: turns >= H -> break
   :: else ->
@@ -93,7 +99,7 @@ inline side(me, give, take) {
      fi;
 #endif
      if
-     :: turns == before -> assert(peer_dead); break /* IPCB_EPEERDIED */
+     :: turns == before -> assert(dead == 3 - me); break /* IPCB_EPEERDIED */
      :: else -> assert(turn == me)
      fi;
      give = (take + 1) % NLOCKS;
@@ -101,28 +107,44 @@ inline side(me, give, take) {
   od
 }
 
-active proctype C() {
-  byte give = 0, take = 1;
+/* The kernel's part of a death: the dead side's locks go, its waits too. */
+inline die(me) {
   atomic {
-    owner[0] = 1;
-#if !defined(TWO_LOCKS)
-    owner[2] = 1;
-#endif
-    client_attached = 1
-  };
-  (peer_attached); /* attach: the flag the peer set once it held L[1] */
-  side(1, give, take)
+    dead = me;
+    waiting[me] = NONE;
+    i = 0;
+    do
+    :: i < NLOCKS -> if :: owner[i] == me -> unlock(me, i) :: else fi; i++
+    :: else -> break
+    od
+  }
 }
 
-/* K kills P at any one step, or never. (unless gives the escape priority:
- * P makes no step once killed.) P's death is modelled once it holds its
- * first lock; before that, the client's attach polls ipcb_interrupted(),
- * which reports it. */
+/* K kills one side at any one step, or none. (unless gives the escape
+ * priority: a side makes no step once killed.) A death is modelled once
+ * both sides hold their first locks; before that, attach polls
+ * ipcb_interrupted(), which reports it. */
 active proctype K() {
   if
-  :: atomic { peer_attached && turns < H -> kill = 1 }
+  :: atomic { client_attached && peer_attached && turns < H -> kill = 1 }
+  :: atomic { client_attached && peer_attached && turns < H -> kill = 2 }
   :: skip
   fi
+}
+
+active proctype C() {
+  byte give = 0, take = 1, i = 0;
+  {
+    atomic {
+      owner[0] = 1;
+#if !defined(TWO_LOCKS)
+      owner[2] = 1;
+#endif
+      client_attached = 1
+    };
+    (peer_attached); /* attach: the flag the peer set once it held L[1] */
+    side(1, give, take)
+  } unless { kill == 1 -> die(1) }
 }
 
 active proctype P() {
@@ -131,11 +153,5 @@ active proctype P() {
     atomic { owner[1] = 2; peer_attached = 1 };
     (client_attached);
     side(2, give, take)
-  } unless {
-    atomic { kill -> peer_dead = 1;
-             do
-             :: i < NLOCKS -> if :: owner[i] == 2 -> unlock(2, i) :: else fi; i++
-             :: else -> break
-             od }
-  }
+  } unless { kill == 2 -> die(2) }
 }

@@ -23,25 +23,31 @@
  *   Strict: the mover cannot take L[k+1] before the other side has taken
  *   L[k] and given L[k+1] up, so the turns alternate.
  *   No EDEADLK: each side waits for one lock at a time, and only after it
- *   unlocked the one the other side waits for. An unlock takes its waiters
+ *   unlocked the one the other side waits for (the peer's first wait holds
+ *   nothing the client waits for: the client asks for L[1] only after
+ *   unlocking L[0]). An unlock takes its waiters
  *   off the wait list before it returns (Linux fs/locks.c,
  *   __locks_wake_up_blocks; xnu bsd/kern/kern_lockf.c:1464-1480,
  *   lf_wakelock sets lf_next to NULL), and the deadlock search skips a
  *   waiter so woken (Linux: what_owner_is_waiting_for reads the blocked
  *   hash; xnu kern_lockf.c:656-663, "no lf_next"), so no cycle is ever seen.
+ *   Adjacent locks of one owner merge ({0,1}, {1,2}); trimming one wakes
+ *   its waiters (Linux) or moves them to the merged lock (xnu
+ *   lf_move_blocked), which at worst makes them ask again.
  *   tests/model/fcntl_handover.pml checks both, with controls that fail.
  *   Ending: F_SETLKW sleeps interruptibly (Linux: wait_event_interruptible;
  *   xnu kern_lockf.c:543-547, PCATCH), so the watchdog's signal ends it
  *   with EINTR. A side that dies drops its locks, which grants the waiter a
- *   lock with no hand-over counted: that is the peer's death.
+ *   lock with no hand-over counted: that is the peer's death. One that
+ *   dies between counting a hand-over and unlocking is found at the next
+ *   wait, for a lock it also held.
  *
  * Start. Record locks are not inherited, and closing any descriptor of the
  * file drops all of a process's locks on it (xnu kern_descrip.c:270-279),
- * so each side takes its first
- * locks in attach, after the core has closed the client's copy of the
- * peer's descriptor: the client L[0] and L[2], the peer L[1]. Neither may
- * start before the other holds them; that one wait polls a flag in the
- * region (it is not timed). */
+ * so each side takes its first locks in attach, after the core has closed
+ * the client's copy of the peer's descriptor: the client L[0] and L[2], the
+ * peer L[1]. Neither may start before the other holds them; that one wait
+ * polls a flag in the region (it is not timed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -220,10 +226,10 @@ static int fcntl_recv(void *ctx, const void **p, size_t *n) {
   (void)n; /* a slot holds exactly what the pattern sent */
   /* A turn handed back with nothing posted is handed over again; between
    * two, the watchdog's verdict ends what would be a livelock. */
-  for (int turns = 0; atomic_load_explicit(&ctl(c)->posted[c->rx_dir],
+  for (int waits = 0; atomic_load_explicit(&ctl(c)->posted[c->rx_dir],
                                            memory_order_acquire) == c->received;
-       turns++) {
-    int rc = turns ? ipcb_interrupted(ctx) : 0;
+       waits++) {
+    int rc = waits ? ipcb_interrupted(ctx) : 0;
     if (!rc)
       rc = hand_over(ctx, c);
     if (rc)
