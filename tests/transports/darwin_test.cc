@@ -62,7 +62,8 @@ TEST_P(MachWindow, TheLargestStreamWindowRuns) {
 
 INSTANTIATE_TEST_SUITE_P(Mach, MachWindow,
                          testing::Values("MachMsg", "MachOOL",
-                                         "MachOOLPhysical", "MachShm"),
+                                         "MachOOLPhysical", "MachShm",
+                                         "MachSemaphore", "CFMachPort"),
                          [](const testing::TestParamInfo<const char *> &info) {
                            return std::string(info.param);
                          });
@@ -92,7 +93,8 @@ TEST_P(MachRendezvous, AStrangerIsRefusedAndThePeerConnects) {
 INSTANTIATE_TEST_SUITE_P(
     Mach, MachRendezvous,
     testing::Values(Stranger{"MachMsg", "hello"}, Stranger{"MachMsg", "bare"},
-                    Stranger{"MachMsg", "large"}, Stranger{"MachShm", "hello"}),
+                    Stranger{"MachMsg", "large"}, Stranger{"MachShm", "hello"},
+                    Stranger{"CFMachPort", "hello"}),
     [](const testing::TestParamInfo<Stranger> &info) {
       return std::string(info.param.transport) + "_" + info.param.mode;
     });
