@@ -27,18 +27,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
-#include <os/os_sync_wait_on_address.h>
-#endif
 
 #include "../kit/kit.h"
-
-/* Private but stable since macOS 10.12 (_SHARED since 10.15): xnu's
- * bsd/sys/ulock.h, exported by libSystem. libc++'s atomic wait uses them. */
-extern int __ulock_wait(uint32_t operation, void *addr, uint64_t value,
-                        uint32_t timeout_us);
-extern int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
-#define UL_COMPARE_AND_WAIT_SHARED 3
+#include "ulock.h"
 
 typedef struct ring_ctl {
   _Atomic uint32_t head, head_waiters;
@@ -70,39 +61,11 @@ static unsigned char *slot_at(ulock_ctx *c, unsigned dir, uint32_t seq) {
   return c->base + 2 * sizeof(ring_ctl) + i * c->slot;
 }
 
-/* 0 once woken (or the word already differs), else -errno. Untimed: the
- * core's watchdog is the one timer, and its signal ends the wait with EINTR
- * (xnu bsd/kern/sys_ulock.c: a timeout of 0 waits forever, line 737; the
- * THREAD_ABORTSAFE wait, line 723, returns EINTR when interrupted, 466). */
-static int wait_word(_Atomic uint32_t *word, uint32_t seen) {
-#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
-  if (__builtin_available(macOS 14.4, *)) {
-    int r = os_sync_wait_on_address((void *)word, seen, sizeof *word,
-                                    OS_SYNC_WAIT_ON_ADDRESS_SHARED);
-    return r < 0 ? -errno : 0;
-  }
-#endif
-  int r = __ulock_wait(UL_COMPARE_AND_WAIT_SHARED, (void *)word, seen, 0);
-  return r < 0 ? -errno : 0;
-}
-
-/* ENOENT (nobody waits any more) is not an error. */
-static void wake_word(_Atomic uint32_t *word) {
-#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
-  if (__builtin_available(macOS 14.4, *)) {
-    os_sync_wake_by_address_any((void *)word, sizeof *word,
-                                OS_SYNC_WAKE_BY_ADDRESS_SHARED);
-    return;
-  }
-#endif
-  __ulock_wake(UL_COMPARE_AND_WAIT_SHARED, (void *)word, 0);
-}
-
 static void publish(_Atomic uint32_t *word, _Atomic uint32_t *waiters,
                     uint32_t value) {
   atomic_store_explicit(word, value, memory_order_seq_cst);
   if (atomic_load_explicit(waiters, memory_order_seq_cst))
-    wake_word(word);
+    ipcb__ulock_wake(word, IPCB_ULOCK_SHARED);
 }
 
 /* Wait until *word differs from `seen`, then acquire what it publishes. */
@@ -112,7 +75,7 @@ static int await_change(void *ctx, _Atomic uint32_t *word,
     int r = 0;
     atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
     if (atomic_load_explicit(word, memory_order_seq_cst) == seen)
-      r = wait_word(word, seen);
+      r = ipcb__ulock_wait(word, seen, IPCB_ULOCK_SHARED);
     atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
     if (r == 0)
       continue;

@@ -11,9 +11,7 @@
  * either seen or woken for, and the kernel compares the word again before
  * it sleeps (as in shm_ulock.c).
  *
- * The wait is untimed: the watchdog's signal ends it with EINTR (xnu
- * bsd/kern/sys_ulock.c: a timeout of 0 waits forever, line 737; the
- * THREAD_ABORTSAFE wait, line 723, returns EINTR when interrupted, 466),
+ * The wait is ulock.h's, untimed: the watchdog's signal ends it with EINTR,
  * whereas a dispatch semaphore would restart its wait after the signal.
  *
  * Lifetime. Each connection served holds a reference, dropped by its
@@ -26,19 +24,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
-#include <os/os_sync_wait_on_address.h>
-#endif
 
 #include "../kit/kit.h"
+#include "ulock.h"
 #include "xpc_bridge.h"
-
-/* Private but stable since macOS 10.12: xnu's bsd/sys/ulock.h, exported by
- * libSystem. The word is private to this process, hence not _SHARED. */
-extern int __ulock_wait(uint32_t operation, void *addr, uint64_t value,
-                        uint32_t timeout_us);
-extern int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
-#define UL_COMPARE_AND_WAIT 1
 
 struct ipcb_xpc_bridge {
   _Atomic uint32_t seq, waiters;
@@ -77,28 +66,8 @@ static void finalize(void *b) { ipcb__xpc_bridge_unref(b); }
 
 static void wake(ipcb_xpc_bridge *b) {
   atomic_fetch_add(&b->seq, 1);
-  if (!atomic_load(&b->waiters))
-    return;
-#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
-  if (__builtin_available(macOS 14.4, *)) {
-    os_sync_wake_by_address_any((void *)&b->seq, sizeof b->seq,
-                                OS_SYNC_WAKE_BY_ADDRESS_NONE);
-    return;
-  }
-#endif
-  __ulock_wake(UL_COMPARE_AND_WAIT, (void *)&b->seq, 0);
-}
-
-static int sleep_on(ipcb_xpc_bridge *b, uint32_t seen) {
-#ifdef IPCB_HAVE_OS_SYNC_WAIT_ON_ADDRESS
-  if (__builtin_available(macOS 14.4, *)) {
-    int r = os_sync_wait_on_address((void *)&b->seq, seen, sizeof b->seq,
-                                    OS_SYNC_WAIT_ON_ADDRESS_NONE);
-    return r < 0 ? -errno : 0;
-  }
-#endif
-  int r = __ulock_wait(UL_COMPARE_AND_WAIT, (void *)&b->seq, seen, 0);
-  return r < 0 ? -errno : 0;
+  if (atomic_load(&b->waiters))
+    ipcb__ulock_wake(&b->seq, IPCB_ULOCK_PRIVATE);
 }
 
 /* The first end wins: it is the one the receiver reports. */
@@ -211,7 +180,7 @@ int ipcb__xpc_bridge_take(void *ctx, ipcb_xpc_bridge *b, xpc_object_t *msg) {
     int r = 0;
     atomic_fetch_add(&b->waiters, 1);
     if (atomic_load(&b->seq) == seen)
-      r = sleep_on(b, seen);
+      r = ipcb__ulock_wait(&b->seq, seen, IPCB_ULOCK_PRIVATE);
     atomic_fetch_sub(&b->waiters, 1);
     if (r == 0)
       continue;
