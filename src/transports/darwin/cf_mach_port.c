@@ -42,12 +42,11 @@
 #define MODE CFSTR("org.ipcb.CFMachPort")
 
 typedef struct cfmach_ctx {
-  ipcb_mach_link link;
+  ipcb_mach_chunked mach; /* first: its functions are the table's sends */
   ipcb_cf_pump pump;
   CFMachPortRef port;
   CFRunLoopSourceRef source;
   size_t max;
-  unsigned char *sbuf; /* IPCB_MACH_SPARE + max + IPCB_MACH_TAIL */
   unsigned char *rbuf; /* max: the callouts' copies */
   uint64_t total;      /* of the message being received */
   uint32_t next;       /* its next chunk */
@@ -112,7 +111,7 @@ static int whole_or_bad(void *ctx) {
 
 static int cfmach_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   cfmach_ctx *c = ctx;
-  return ipcb__mach_setup(ctx, &c->link, cfg, rdv);
+  return ipcb__mach_setup(ctx, &c->mach.link, cfg, rdv);
 }
 
 /* A wrapper found by name belongs to someone else (shouldFreeInfo stays
@@ -120,25 +119,25 @@ static int cfmach_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
 static int wrap(void *ctx, cfmach_ctx *c) {
   CFMachPortContext pc = {0, c, NULL, NULL, NULL};
   Boolean should_free = false;
-  c->port = CFMachPortCreateWithPort(kCFAllocatorDefault, c->link.rx, on_chunk,
-                                     &pc, &should_free);
+  c->port = CFMachPortCreateWithPort(kCFAllocatorDefault, c->mach.link.rx,
+                                     on_chunk, &pc, &should_free);
   if (c->port && should_free) {
     CFRelease(c->port);
     c->port = NULL;
     return ipcb_fail(ctx, IPCB_EUNAVAIL,
                      "CFMachPortCreateWithPort(0x%x): the port already has a "
                      "CFMachPort, with another callout",
-                     (unsigned)c->link.rx);
+                     (unsigned)c->mach.link.rx);
   }
   if (!c->port)
     return ipcb_fail(ctx, IPCB_EUNAVAIL,
                      "CFMachPortCreateWithPort(0x%x) failed",
-                     (unsigned)c->link.rx);
+                     (unsigned)c->mach.link.rx);
   c->source = CFMachPortCreateRunLoopSource(kCFAllocatorDefault, c->port, 0);
   if (!c->source)
     return ipcb_fail(ctx, IPCB_EUNAVAIL,
                      "CFMachPortCreateRunLoopSource(0x%x) failed",
-                     (unsigned)c->link.rx);
+                     (unsigned)c->mach.link.rx);
   /* attach runs on the session's thread, the one that receives. */
   int rc = ipcb__cf_pump_start(ctx, &c->pump, MODE);
   if (!rc)
@@ -150,35 +149,16 @@ static int cfmach_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                          const ipcb_rdv *rdv) {
   cfmach_ctx *c = ctx;
   c->max = cfg->max_bytes;
-  if (posix_memalign((void **)&c->sbuf, 64,
+  if (posix_memalign((void **)&c->mach.sbuf, 64,
                      IPCB_MACH_SPARE + c->max + IPCB_MACH_TAIL) ||
       posix_memalign((void **)&c->rbuf, 64, c->max ? c->max : 1))
     return ipcb_fail(ctx, -ENOMEM, "out of memory for %zu-byte buffers",
                      c->max);
   /* As MachMsg: room for the whole window where the port allows it. */
   int rc = ipcb__mach_connect(
-      ctx, &c->link, role, cfg, rdv,
+      ctx, &c->mach.link, role, cfg, rdv,
       cfg->window * ipcb__mach_chunks_of(cfg->max_bytes), NULL, 0);
   return rc ? rc : wrap(ctx, c);
-}
-
-static long cfmach_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
-                               size_t len) {
-  cfmach_ctx *c = ctx;
-  return ipcb__mach_queue_depth(
-      &c->link, cfg, ipcb__mach_chunks_of(cfg->max_bytes), limit, len);
-}
-
-static int cfmach_send_buf(void *ctx, size_t n, void **buf) {
-  cfmach_ctx *c = ctx;
-  (void)n;
-  *buf = c->sbuf + IPCB_MACH_SPARE;
-  return 0;
-}
-
-static int cfmach_send(void *ctx, size_t n) {
-  cfmach_ctx *c = ctx;
-  return ipcb__mach_send_chunks(ctx, c->link.tx, c->sbuf, n);
 }
 
 /* Each run of the pump hands one chunk to on_chunk; the next message waits
@@ -210,10 +190,10 @@ static void cfmach_teardown(void *ctx, ipcb_role role) {
   }
   c->port = NULL;
   c->source = NULL;
-  ipcb__mach_close(&c->link);
-  free(c->sbuf);
+  ipcb__mach_close(&c->mach.link);
+  free(c->mach.sbuf);
   free(c->rbuf);
-  c->sbuf = c->rbuf = NULL;
+  c->mach.sbuf = c->rbuf = NULL;
 }
 
 const ipcb_transport ipcb_tr_CFMachPort = {
@@ -226,9 +206,9 @@ const ipcb_transport ipcb_tr_CFMachPort = {
     .max_message = cfmach_max,
     .setup = cfmach_setup,
     .attach = cfmach_attach,
-    .send_buf = cfmach_send_buf,
-    .send = cfmach_send,
+    .send_buf = ipcb__mach_chunked_send_buf,
+    .send = ipcb__mach_chunked_send,
     .recv = cfmach_recv,
     .teardown = cfmach_teardown,
-    .queue_depth = cfmach_queue_depth,
+    .queue_depth = ipcb__mach_chunked_queue_depth,
 };

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mach_common.h"
+
 /* A multiple of 64 so every chunk starts on a line, well under the cap of
  * an inline body (3/4 of IPC_KMSG_MAX_SPACE, 64 MiB: osfmk/ipc/ipc_kmsg.c). */
 #define IPCB_MACH_CHUNK ((size_t)(48u << 20) - 4096)
@@ -40,8 +42,18 @@ static inline mach_msg_size_t ipcb__mach_wire_size(size_t len) {
   return (mach_msg_size_t)((sizeof(ipcb_mach_chunk) + len + 3) & ~(size_t)3);
 }
 
-/* Send the n bytes at sbuf + IPCB_MACH_SPARE to `to`, chunk by chunk. */
-int ipcb__mach_send_chunks(void *ctx, mach_port_t to, unsigned char *sbuf,
-                           size_t n);
+/* The sending half of MachMsg and CFMachPort: a transport embeds it as the
+ * FIRST member of its context and plugs the functions below into its
+ * table. sbuf holds IPCB_MACH_SPARE + max_bytes + IPCB_MACH_TAIL bytes. */
+typedef struct ipcb_mach_chunked {
+  ipcb_mach_link link;
+  unsigned char *sbuf;
+} ipcb_mach_chunked;
+int ipcb__mach_chunked_send_buf(void *ctx, size_t n, void **buf);
+/* Sends the n bytes at sbuf + IPCB_MACH_SPARE to link.tx, chunk by chunk. */
+int ipcb__mach_chunked_send(void *ctx, size_t n);
+/* queue_depth(): link.rx holds cfg->window messages of that many chunks. */
+long ipcb__mach_chunked_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                                    size_t len);
 
 #endif /* IPCB_MACH_CHUNKS_H */

@@ -147,8 +147,24 @@ long ipcb__mach_queue_depth(const ipcb_mach_link *l, const ipcb_cfg *cfg,
   return (long)held;
 }
 
-int ipcb__mach_send_chunks(void *ctx, mach_port_t to, unsigned char *sbuf,
-                           size_t n) {
+int ipcb__mach_chunked_send_buf(void *ctx, size_t n, void **buf) {
+  ipcb_mach_chunked *c = ctx;
+  (void)n;
+  *buf = c->sbuf + IPCB_MACH_SPARE;
+  return 0;
+}
+
+long ipcb__mach_chunked_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
+                                    size_t len) {
+  ipcb_mach_chunked *c = ctx;
+  return ipcb__mach_queue_depth(
+      &c->link, cfg, ipcb__mach_chunks_of(cfg->max_bytes), limit, len);
+}
+
+int ipcb__mach_chunked_send(void *ctx, size_t n) {
+  ipcb_mach_chunked *c = ctx;
+  unsigned char *sbuf = c->sbuf;
+  mach_port_t to = c->link.tx;
   size_t count = ipcb__mach_chunks_of(n);
   for (size_t i = 0; i < count; i++) {
     size_t off = i * IPCB_MACH_CHUNK;

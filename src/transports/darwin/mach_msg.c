@@ -19,23 +19,23 @@
 #include "mach_common.h"
 
 typedef struct machmsg_ctx {
-  ipcb_mach_link link;
+  ipcb_mach_chunked mach; /* first: its functions are the table's sends */
   size_t max;
-  unsigned char *sbuf, *rbuf; /* IPCB_MACH_SPARE + max + IPCB_MACH_TAIL each */
+  unsigned char *rbuf; /* IPCB_MACH_SPARE + max + IPCB_MACH_TAIL */
 } machmsg_ctx;
 
 static size_t machmsg_max(void) { return IPCB_MACH_CHUNK; }
 
 static int machmsg_setup(void *ctx, const ipcb_cfg *cfg, ipcb_rdv *rdv) {
   machmsg_ctx *c = ctx;
-  return ipcb__mach_setup(ctx, &c->link, cfg, rdv);
+  return ipcb__mach_setup(ctx, &c->mach.link, cfg, rdv);
 }
 
 static int machmsg_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                           const ipcb_rdv *rdv) {
   machmsg_ctx *c = ctx;
   c->max = cfg->max_bytes;
-  if (posix_memalign((void **)&c->sbuf, 64,
+  if (posix_memalign((void **)&c->mach.sbuf, 64,
                      IPCB_MACH_SPARE + c->max + IPCB_MACH_TAIL) ||
       posix_memalign((void **)&c->rbuf, 64,
                      IPCB_MACH_SPARE + c->max + IPCB_MACH_TAIL))
@@ -43,28 +43,9 @@ static int machmsg_attach(void *ctx, ipcb_role role, const ipcb_cfg *cfg,
                      c->max);
   /* Room for the whole window where the port allows it; beyond
    * MACH_PORT_QLIMIT_MAX the sender waits for the receiver mid-window. */
-  return ipcb__mach_connect(ctx, &c->link, role, cfg, rdv,
+  return ipcb__mach_connect(ctx, &c->mach.link, role, cfg, rdv,
                             cfg->window * ipcb__mach_chunks_of(cfg->max_bytes),
                             NULL, 0);
-}
-
-static long machmsg_queue_depth(void *ctx, const ipcb_cfg *cfg, char *limit,
-                                size_t len) {
-  machmsg_ctx *c = ctx;
-  return ipcb__mach_queue_depth(
-      &c->link, cfg, ipcb__mach_chunks_of(cfg->max_bytes), limit, len);
-}
-
-static int machmsg_send_buf(void *ctx, size_t n, void **buf) {
-  machmsg_ctx *c = ctx;
-  (void)n;
-  *buf = c->sbuf + IPCB_MACH_SPARE;
-  return 0;
-}
-
-static int machmsg_send(void *ctx, size_t n) {
-  machmsg_ctx *c = ctx;
-  return ipcb__mach_send_chunks(ctx, c->link.tx, c->sbuf, n);
 }
 
 /* Check a chunk's header before the bytes it carries are trusted. */
@@ -99,7 +80,7 @@ static int machmsg_recv(void *ctx, const void **p, size_t *n) {
     unsigned char saved[sizeof *at];
     memcpy(saved, at, sizeof saved); /* the previous chunk's last bytes */
     int rc =
-        ipcb__mach_recv(ctx, c->link.rx, &at->hdr,
+        ipcb__mach_recv(ctx, c->mach.link.rx, &at->hdr,
                         ipcb__mach_wire_size(room) +
                             (mach_msg_size_t)sizeof(mach_msg_max_trailer_t));
     if (!rc)
@@ -117,10 +98,10 @@ static int machmsg_recv(void *ctx, const void **p, size_t *n) {
 static void machmsg_teardown(void *ctx, ipcb_role role) {
   machmsg_ctx *c = ctx;
   (void)role;
-  free(c->sbuf);
+  free(c->mach.sbuf);
   free(c->rbuf);
-  c->sbuf = c->rbuf = NULL;
-  ipcb__mach_close(&c->link);
+  c->mach.sbuf = c->rbuf = NULL;
+  ipcb__mach_close(&c->mach.link);
 }
 
 const ipcb_transport ipcb_tr_MachMsg = {
@@ -132,9 +113,9 @@ const ipcb_transport ipcb_tr_MachMsg = {
     .max_message = machmsg_max,
     .setup = machmsg_setup,
     .attach = machmsg_attach,
-    .send_buf = machmsg_send_buf,
-    .send = machmsg_send,
+    .send_buf = ipcb__mach_chunked_send_buf,
+    .send = ipcb__mach_chunked_send,
     .recv = machmsg_recv,
     .teardown = machmsg_teardown,
-    .queue_depth = machmsg_queue_depth,
+    .queue_depth = ipcb__mach_chunked_queue_depth,
 };

@@ -99,15 +99,21 @@ static void on_event(ipcb_xpc_bridge *b, xpc_object_t ev) {
     end(b, IPCB_XPC_INTERRUPTED);
 }
 
-void ipcb__xpc_bridge_serve(ipcb_xpc_bridge *b, xpc_connection_t c) {
+/* Each connection on the bridge's queue holds a reference to it, which its
+ * finaliser drops. */
+static void watch(ipcb_xpc_bridge *b, xpc_connection_t c, xpc_handler_t h) {
   atomic_fetch_add(&b->refs, 1);
   xpc_connection_set_target_queue(c, b->q);
   xpc_connection_set_context(c, b);
   xpc_connection_set_finalizer_f(c, finalize);
-  xpc_connection_set_event_handler(c, ^(xpc_object_t ev) {
+  xpc_connection_set_event_handler(c, h);
+  xpc_connection_resume(c);
+}
+
+void ipcb__xpc_bridge_serve(ipcb_xpc_bridge *b, xpc_connection_t c) {
+  watch(b, c, ^(xpc_object_t ev) {
     on_event(b, ev);
   });
-  xpc_connection_resume(c);
 }
 
 /* On the queue: a refused connection is cancelled without a handler, which
@@ -128,14 +134,9 @@ static void on_listener_event(ipcb_xpc_bridge *b, xpc_object_t ev) {
 }
 
 void ipcb__xpc_bridge_listen(ipcb_xpc_bridge *b, xpc_connection_t l) {
-  atomic_fetch_add(&b->refs, 1);
-  xpc_connection_set_target_queue(l, b->q);
-  xpc_connection_set_context(l, b);
-  xpc_connection_set_finalizer_f(l, finalize);
-  xpc_connection_set_event_handler(l, ^(xpc_object_t ev) {
+  watch(b, l, ^(xpc_object_t ev) {
     on_listener_event(b, ev);
   });
-  xpc_connection_resume(l);
 }
 
 xpc_connection_t ipcb__xpc_bridge_claim(ipcb_xpc_bridge *b) {
