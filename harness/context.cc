@@ -42,6 +42,11 @@ void AddContext(const Flags &flags) {
             ? "unlimited"
             : std::to_string(static_cast<unsigned long long>(files.rlim_cur)));
   benchmark::AddCustomContext("ipc_placement", PlacementText(flags));
+  // What the cost counters count here, and why any is left out: once, here,
+  // rather than a zero in every result.
+  char cost[512];
+  ipcb_usage_available(cost, sizeof cost);
+  benchmark::AddCustomContext("cost_counters", cost);
   // main() gave this thread the sessions' class (ApplyThreadClass): what is
   // read here is what both sides of every session run at.
   char thread_class[160];

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "cost.h"
 #include "families.h"
 #include "session.h"
 
@@ -14,8 +15,12 @@ struct HistogramFree {
   void operator()(ipcb_histogram *h) const { ipcb_histogram_free(h); }
 };
 
-void SetLabel(benchmark::State &state, Session &session) {
+void SetLabel(benchmark::State &state, Session &session,
+              const CostCount &cost) {
   std::string label = ipcb_session_label(session.get());
+  if (!cost.note().empty())
+    label += (label.empty() ? "" : ", ") +
+             ("cost counters left out: " + cost.note());
   if (!label.empty())
     state.SetLabel(label);
 }
@@ -46,6 +51,8 @@ void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
     state.SkipWithError(session.error().c_str());
     return;
   }
+  CostCount cost;
+  cost.Start(session);
   // Each iteration is timed in ticks, which cost less than a clock read
   // (Baseline/Null measures what is left); the whole loop, timed both ways,
   // gives the scale.
@@ -65,6 +72,7 @@ void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
       last > start ? static_cast<double>(ipcb_now_ns() - start_ns) /
                          static_cast<double>(last - start)
                    : 1.0;
+  cost.Stop(state, session);
   // Both directions carry `bytes`, so a round trip moves 2 * bytes.
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 *
                           static_cast<int64_t>(bytes));
@@ -78,7 +86,7 @@ void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
                           latency.get(), p.percentile));
   state.counters["max"] =
       ns_per_tick * static_cast<double>(ipcb_histogram_max(latency.get()));
-  SetLabel(state, session);
+  SetLabel(state, session, cost);
 }
 
 // Time per message: each iteration sends one; every window-th waits for the
@@ -91,19 +99,23 @@ void RunStream(benchmark::State &state, const ipcb_transport *transport,
     state.SkipWithError(session.error().c_str());
     return;
   }
+  CostCount cost;
+  cost.Start(session);
   for (auto _ : state) {
     if (!session.Step(ipcb_stream_send)) {
       state.SkipWithError(session.error().c_str());
       break;
     }
   }
+  // Before the finish: its messages are not the loop's.
+  cost.Stop(state, session);
   // The timer stopped with the loop, so this is untimed.
   if (!session.Step(ipcb_stream_finish))
     state.SkipWithError(session.error().c_str());
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
                           static_cast<int64_t>(bytes));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-  SetLabel(state, session);
+  SetLabel(state, session, cost);
 }
 
 // The 2017 measurement: each iteration spawns the peer, rendezvouses, sends

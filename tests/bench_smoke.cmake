@@ -13,7 +13,7 @@ file(READ "${OUT}" json)
 # scheduling class, and the kernel limits in force.
 foreach(key os os_release cpu_model logical_cpus page_size cache_line
         ipcb_git_revision ipcb_build_type ipc_verify ipc_window ipc_placement
-        ipc_thread_class)
+        ipc_thread_class cost_counters)
   string(JSON value ERROR_VARIABLE missing GET "${json}" context ${key})
   if(NOT missing STREQUAL "NOTFOUND" OR value STREQUAL "")
     message(FATAL_ERROR "the context has no ${key}")
@@ -47,6 +47,28 @@ foreach(i RANGE ${last})
   string(JSON real_time GET "${json}" benchmarks ${i} real_time)
   if(real_time LESS_EQUAL 0)
     message(FATAL_ERROR "${name} has no real time")
+  endif()
+  # Every PingPong and Stream result (and the two-process baselines) says
+  # what an iteration cost both sides; a counter the platform lacks is left
+  # out, never zero.
+  set(costs cpu_client_ns cpu_peer_ns ctx_switches page_faults)
+  if(CMAKE_HOST_SYSTEM_NAME STREQUAL "Darwin")
+    list(APPEND costs cow_faults)
+  else()
+    list(APPEND costs ctx_voluntary)
+  endif()
+  if(name MATCHES "^(PingPong|Stream)/|^Baseline/(Null|CacheLine)/")
+    foreach(counter IN LISTS costs)
+      string(JSON value ERROR_VARIABLE missing GET "${json}" benchmarks ${i} ${counter})
+      if(NOT missing STREQUAL "NOTFOUND" OR value LESS 0)
+        message(FATAL_ERROR "${name} has no ${counter} (or a negative one): ${missing}")
+      endif()
+    endforeach()
+  elseif(name MATCHES "^ColdStart/|^Baseline/Memcpy/")
+    string(JSON value ERROR_VARIABLE missing GET "${json}" benchmarks ${i} cpu_peer_ns)
+    if(missing STREQUAL "NOTFOUND")
+      message(FATAL_ERROR "${name} has cpu_peer_ns, but it has no peer loop")
+    endif()
   endif()
   # Baselines have no PingPong: Baseline/<Name> stands for them.
   if(name MATCHES "^(PingPong/|Baseline/)([A-Za-z0-9]+)")

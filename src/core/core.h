@@ -173,5 +173,26 @@ void ipcb__thread_timer_stop(ipcb_thread_timer *t);
 void ipcb__journal_dir(char *out, size_t len);
 /* The IPC namespace of this process (Linux), 0 where there are none. */
 unsigned long long ipcb__ipc_namespace(void);
+/* Names the calling thread. The core's own threads (watchdog, parent watch)
+ * take names under IPCB_OWN_THREAD_PREFIX, so that a process's resource use
+ * can leave them out where the OS counts per process (usage_darwin.c). */
+#define IPCB_OWN_THREAD_PREFIX "ipcb."
+void ipcb__name_this_thread(const char *name);
+
+/* usage_<os>.c: resource counters of the calling thread and of a peer. */
+/* The calling thread's use: its fields in u->have. */
+void ipcb__usage_self(ipcb_usage *u);
+/* The use of process `pid` (a child of this user) read from outside, and in
+ * *on_cpu whether it is running or waiting for a CPU now (0 once it blocks).
+ * 0, or a negated errno when the process cannot be read at all. */
+int ipcb__usage_of(pid_t pid, ipcb_usage *u, int *on_cpu);
+
+/* usage.c: the counters around the counted exchanges of a session. */
+typedef struct ipcb_cost_mark {
+  ipcb_usage client, peer;
+} ipcb_cost_mark;
+int ipcb__cost_start(pid_t peer, ipcb_cost_mark *m, char *err, size_t len);
+int ipcb__cost_stop(pid_t peer, const ipcb_cost_mark *m, ipcb_usage *client,
+                    ipcb_usage *peer_use, char *err, size_t len);
 
 #endif /* IPCB_CORE_H */

@@ -41,6 +41,7 @@ unsigned long long ipcb__ipc_namespace(void) { return 0; }
 static void *parent_watch_thread(void *arg) {
   int kq = (int)(intptr_t)arg;
   struct kevent ev;
+  ipcb__name_this_thread(IPCB_OWN_THREAD_PREFIX "parent");
   /* Blocks until NOTE_EXIT: macOS has no PR_SET_PDEATHSIG. SIGTERM is sent
    * to the process so the serving thread's blocked call is interrupted. */
   while (kevent(kq, NULL, 0, &ev, 1, NULL) < 0 && errno == EINTR)
@@ -257,3 +258,5 @@ int ipcb__thread_timer_start(ipcb_thread_timer **out, int signo, int tag,
 }
 
 void ipcb__thread_timer_stop(ipcb_thread_timer *t) { (void)t; }
+
+void ipcb__name_this_thread(const char *name) { pthread_setname_np(name); }

@@ -1,5 +1,6 @@
 /* Linux specifics of the core: own executable, parent death, machine facts. */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,4 +281,8 @@ void ipcb_sysinfo_read(ipcb_sysinfo *out) {
   out->cache_line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
   if (out->cache_line <= 0)
     out->cache_line = 64;
+}
+
+void ipcb__name_this_thread(const char *name) {
+  pthread_setname_np(pthread_self(), name); /* 15 characters at most */
 }

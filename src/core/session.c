@@ -18,6 +18,8 @@ struct ipcb_session {
   unsigned window, in_window; /* Stream: messages per ack, sent so far */
   uint64_t epoch; /* the client's call epoch, mirrored into watch.epoch */
   int fault;      /* once set, every call returns it */
+  int counting;   /* between ipcb_cost_start and ipcb_cost_stop */
+  ipcb_cost_mark cost;
   char label[256];
   char err[IPCB_ERR_MAX];
 };
@@ -175,6 +177,24 @@ int ipcb_stream_finish(ipcb_session *s) {
   while (!rc && s->in_window != 0)
     rc = ipcb_stream_send(s);
   return rc;
+}
+
+/* A failure to count leaves the session usable: only its text is kept. */
+int ipcb_cost_start(ipcb_session *s) {
+  if (s->fault)
+    return s->fault;
+  s->counting = 1;
+  return ipcb__cost_start(s->peer, &s->cost, s->err, sizeof s->err);
+}
+
+int ipcb_cost_stop(ipcb_session *s, ipcb_usage *client, ipcb_usage *peer) {
+  memset(client, 0, sizeof *client);
+  memset(peer, 0, sizeof *peer);
+  if (!s->counting)
+    return fail(s, -EINVAL, "ipcb_cost_stop without ipcb_cost_start");
+  s->counting = 0;
+  return ipcb__cost_stop(s->peer, &s->cost, client, peer, s->err,
+                         sizeof s->err);
 }
 
 unsigned ipcb_session_window(const ipcb_session *s) { return s->window; }

@@ -254,6 +254,7 @@ static void slice(ipcb_watchdog *wd) {
 
 static void *watch_loop(void *arg) {
   ipcb_watchdog *wd = arg;
+  ipcb__name_this_thread(IPCB_OWN_THREAD_PREFIX "watchdog");
   pthread_mutex_lock(&wd->mu);
   while (!wd->stop) {
     struct timespec until;

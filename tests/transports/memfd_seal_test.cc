@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "../cost_support.h"
 #include "../support.h"
 
 namespace ipcb_test {
@@ -48,6 +49,25 @@ TEST(MemfdSeal, ReleaseClosesAndUnmapsEveryMessage) {
   EXPECT_LE(Count(peer, &maps_peer2), fds_peer + 1);
   EXPECT_EQ(maps_self2, 0u);
   EXPECT_LE(maps_peer2, 1u);
+}
+
+// Every MemfdSeal message is a new memfd: its 16 pages of 4 KiB are
+// faulted in fresh by the sender's writes, and again where the receiver
+// maps them. A pipe copies into the same buffers each time.
+TEST(MemfdSeal, EveryMessageFaultsInFreshPagesAPipeNone) {
+  const ipcb_transport *seal = ipcb_transport_find("MemfdSeal");
+  const ipcb_transport *pipe_tr = ipcb_transport_find("Pipe");
+  ASSERT_NE(seal, nullptr);
+  ASSERT_NE(pipe_tr, nullptr);
+  const int64_t run_ns = 300 * 1000 * 1000;
+  LoopCost sealed, piped;
+  ASSERT_TRUE(MeasureCost(seal, IPCB_PINGPONG, 65536, run_ns, {}, &sealed));
+  ASSERT_TRUE(MeasureCost(pipe_tr, IPCB_PINGPONG, 65536, run_ns, {}, &piped));
+  ASSERT_TRUE(sealed.client.have & sealed.peer.have & IPCB_USAGE_FAULTS);
+  // Two messages a round trip.
+  EXPECT_GE(sealed.PerIteration(sealed.client.faults + sealed.peer.faults) / 2,
+            16.0);
+  EXPECT_LT(piped.PerIteration(piped.client.faults + piped.peer.faults), 0.5);
 }
 
 } // namespace

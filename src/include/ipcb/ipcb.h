@@ -100,6 +100,40 @@ int ipcb_session_peer_pid(const ipcb_session *s);
 /* Stop and reap the peer, tear down both sides' objects. NULL is fine. */
 void ipcb_session_close(ipcb_session *s);
 
+/* ---- What an exchange costs both processes --------------------------- */
+/* Which fields of an ipcb_usage hold a value: a counter the platform cannot
+ * read is left out, never reported as zero. */
+enum {
+  IPCB_USAGE_CPU = 1 << 0,        /* cpu_ns */
+  IPCB_USAGE_SWITCHES = 1 << 1,   /* switches */
+  IPCB_USAGE_VOLUNTARY = 1 << 2,  /* voluntary (Linux) */
+  IPCB_USAGE_FAULTS = 1 << 3,     /* faults */
+  IPCB_USAGE_COW_FAULTS = 1 << 4, /* cow_faults (macOS) */
+};
+typedef struct ipcb_usage {
+  unsigned have;      /* IPCB_USAGE_* of the fields read */
+  int64_t cpu_ns;     /* user plus system CPU time */
+  int64_t switches;   /* context switches, voluntary plus involuntary */
+  int64_t voluntary;  /* of them, the ones the side asked for by blocking */
+  int64_t faults;     /* page faults, minor plus major */
+  int64_t cow_faults; /* of them, copy-on-write faults */
+} ipcb_usage;
+/* The IPCB_USAGE_* bits this platform counts for both sides, and in `out` a
+ * sentence on where each side's figures come from and why any is missing. */
+unsigned ipcb_usage_available(char *out, size_t len);
+/* Starts counting what the exchanges cost: waits (a few ms at most, for a
+ * peer that spins) until the peer is blocked waiting for its next message,
+ * reads its counters, then the calling thread's. Call it right before the
+ * first exchange to count, and ipcb_cost_stop right after the last: both
+ * are outside the counted interval. 0, or a negative code with the reason in
+ * the session's error text (the session stays usable). */
+int ipcb_cost_start(ipcb_session *s);
+/* Ends it: the calling thread's counters, then the peer's once it has
+ * finished with every message sent (for Stream, before
+ * ipcb_stream_finish). *client and *peer get what each side used since
+ * ipcb_cost_start; `have` says which fields hold a value. */
+int ipcb_cost_stop(ipcb_session *s, ipcb_usage *client, ipcb_usage *peer);
+
 /* ---- The peer side ----------------------------------------------------- */
 /* Call first in main(). Returns -1 if this process is not a peer; otherwise
  * serves until the client stops it and returns the exit status to use. */

@@ -1,0 +1,96 @@
+/* macOS: a process's CPU time, context switches and page faults.
+ *
+ * macOS counts switches and faults per task only, so both sides are
+ * counted per process: proc_pidinfo(PROC_PIDTASKINFO), which a process may
+ * ask of another of the same user (xnu bsd/kern/proc_info.c:2173-2189,
+ * proc_security_policy at 3135-3170). Per process is also what XPC and the
+ * CF transports need, whose messages are handled on threads of libdispatch
+ * or of a run loop, not on the benchmark thread.
+ *
+ * CPU time is the task's total (pti_total_user and pti_total_system, in
+ * mach_absolute_time units: osfmk/kern/bsd_kern.c:1102-1110,
+ * recount_times_mach) less that of the core's own threads, the watchdog and
+ * the parent watch, which carry names under IPCB_OWN_THREAD_PREFIX
+ * (PROC_PIDTHREADINFO, in ns from microseconds: bsd_kern.c:1148-1149). Their
+ * switches stay in: each watchdog wakes 50 times a second (watchdog.c).
+ * pti_faults counts every vm_fault of the task and pti_cow_faults the copies
+ * among them (osfmk/vm/vm_fault.c:4445, 2255 and 5341); pti_csw sums c_switch
+ * over the task's threads (bsd_kern.c:1092, 1119). */
+#include <errno.h>
+#include <libproc.h>
+#include <mach/mach_time.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/proc_info.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define MAX_THREADS 64
+
+static int64_t mach_to_ns(uint64_t t) {
+  static mach_timebase_info_data_t tb; /* 1/1 on x86_64, 125/3 on arm64 */
+  if (tb.denom == 0)
+    mach_timebase_info(&tb);
+  return (int64_t)((__uint128_t)t * tb.numer / tb.denom);
+}
+
+/* CPU time of the task's threads named IPCB_OWN_THREAD_PREFIX..., in ns.
+ * PROC_PIDLISTTHREADS gives each thread's cthread_self, the handle that
+ * PROC_PIDTHREADINFO takes (bsd_kern.c:1190, 1141). */
+static int64_t own_threads_ns(pid_t pid) {
+  uint64_t handles[MAX_THREADS];
+  int bytes =
+      proc_pidinfo(pid, PROC_PIDLISTTHREADS, 0, handles, (int)sizeof handles);
+  int64_t sum = 0;
+  size_t prefix = strlen(IPCB_OWN_THREAD_PREFIX);
+  for (int i = 0; bytes > 0 && i < bytes / (int)sizeof handles[0]; i++) {
+    struct proc_threadinfo ti;
+    if (proc_pidinfo(pid, PROC_PIDTHREADINFO, handles[i], &ti,
+                     (int)sizeof ti) != (int)sizeof ti)
+      continue; /* it ended meanwhile */
+    if (strncmp(ti.pth_name, IPCB_OWN_THREAD_PREFIX, prefix) == 0)
+      sum += (int64_t)(ti.pth_user_time + ti.pth_system_time);
+  }
+  return sum;
+}
+
+int ipcb__usage_of(pid_t pid, ipcb_usage *u, int *on_cpu) {
+  struct proc_taskinfo ti;
+  memset(u, 0, sizeof *u);
+  *on_cpu = 0;
+  if (proc_pidinfo(pid, PROC_PIDTASKINFO, 0, &ti, (int)sizeof ti) !=
+      (int)sizeof ti)
+    return errno ? -errno : -ESRCH;
+  /* A thread counts as running from its wake-up to its block (TH_RUN:
+   * osfmk/kern/bsd_kern.c:1089, thread.c:2027-2037). */
+  *on_cpu = ti.pti_numrunning > 0;
+  u->cpu_ns =
+      mach_to_ns(ti.pti_total_user + ti.pti_total_system) - own_threads_ns(pid);
+  u->switches = ti.pti_csw;
+  u->faults = ti.pti_faults;
+  u->cow_faults = ti.pti_cow_faults;
+  u->have = IPCB_USAGE_CPU | IPCB_USAGE_SWITCHES | IPCB_USAGE_FAULTS |
+            IPCB_USAGE_COW_FAULTS;
+  return 0;
+}
+
+void ipcb__usage_self(ipcb_usage *u) {
+  int on_cpu;
+  if (ipcb__usage_of(getpid(), u, &on_cpu) != 0)
+    memset(u, 0, sizeof *u);
+}
+
+unsigned ipcb_usage_available(char *out, size_t len) {
+  ipcb_usage u;
+  int on_cpu;
+  int rc = ipcb__usage_of(getpid(), &u, &on_cpu);
+  snprintf(out, len,
+           "per process, from proc_pidinfo(PROC_PIDTASKINFO); CPU time leaves "
+           "out ipc_bench's watchdog threads, switches and faults count "
+           "them (50 wake-ups a second a side); macOS does not tell "
+           "voluntary switches apart%s%s",
+           rc ? "; proc_pidinfo fails here: " : "",
+           rc ? ipcb_errno_name(-rc) : "");
+  return rc ? 0 : u.have;
+}
