@@ -50,8 +50,9 @@ std::string Measure(const ipcb_transport *transport, ipcb_pattern pattern,
   if (rc != 0)
     return std::string(transport->name) + ": " + ipcb_code_name(rc) + ": " +
            ipcb_session_error(session.get());
-  out->wall_ns =
-      static_cast<double>(now - start) / static_cast<double>(out->iterations);
+  if (out->iterations > 0)
+    out->wall_ns =
+        static_cast<double>(now - start) / static_cast<double>(out->iterations);
   return "";
 }
 

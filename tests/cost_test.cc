@@ -84,5 +84,25 @@ TEST(Cost, APipeRoundTripOnOneCpuIsTwoSwitches) {
   EXPECT_LE(switches, 3.0) << c.iterations << " round trips";
 }
 
+// The reads at both ends of the loop fall outside what they count: an
+// interval with no exchange in it costs the peer (blocked, or spinning
+// between the reads) and the client almost nothing, while reading a peer
+// that never blocks takes 20 ms of polling. 200 us is 0.04% of the shortest
+// loop Google Benchmark's default --benchmark_min_time (0.5 s) allows.
+TEST(Cost, CountingNoExchangeCountsAlmostNothing) {
+  for (const char *name : {"Pipe", "ShmSpin"}) {
+    const ipcb_transport *transport = Find(name);
+    ASSERT_NE(transport, nullptr) << name;
+    LoopCost c;
+    ASSERT_TRUE(MeasureCost(transport, IPCB_PINGPONG, 12, 0, {}, &c));
+    ASSERT_EQ(c.iterations, 0u) << name;
+    ASSERT_TRUE(c.client.have & c.peer.have & IPCB_USAGE_CPU) << name;
+    EXPECT_LT(c.client.cpu_ns, 200 * 1000) << name;
+    EXPECT_LT(c.peer.cpu_ns, 200 * 1000) << name;
+    EXPECT_GE(c.peer.cpu_ns, 0) << name;
+    EXPECT_LE(c.client.switches + c.peer.switches, 4) << name;
+  }
+}
+
 } // namespace
 } // namespace ipcb_test
