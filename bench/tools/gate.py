@@ -5,22 +5,29 @@
             [--metric real_time]
 
 Benchmarks are paired by run name. For each pair the per-repetition values
-(run_type "iteration") are compared: the change of the medians, and a
-two-sided Mann-Whitney U test (stats.py). A benchmark fails the gate only
-when its change is both significant (p < alpha) and worse than the
-threshold; hosted CI runners swing by 10-20% from run to run, so one number
-against one number proves nothing. The result is a Markdown table on stdout,
-fit for $GITHUB_STEP_SUMMARY.
+(run_type "iteration") of the metric are compared: the change of the
+medians, and a two-sided Mann-Whitney U test (stats.py). A benchmark fails
+the gate only when its change is both significant (p < alpha) and worse
+than the threshold; hosted CI runners swing by 10-20% from run to run, so
+one number against one number proves nothing. The result is a Markdown
+table on stdout, fit for $GITHUB_STEP_SUMMARY.
+
+The metric is a time, a latency percentile or a cost counter (CPU time of
+either side, context switches, page faults per iteration). Benchmarks that
+lack it in either run are left out, and the report counts them: ColdStart
+and the baselines have no cost counters, and a platform leaves out those it
+cannot read.
 
 Exit status: 0 pass, 1 regression, 2 the gate cannot decide (bad input, too
 few repetitions for the test to ever reject, a benchmark that failed in the
-contender only).
+contender only, a metric no benchmark in both runs has).
 
 Standard library only, so that CI needs nothing beyond python3.
 """
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -35,8 +42,12 @@ EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 # Google Benchmark's time units, as nanoseconds.
 TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 TIME_METRICS = ("real_time", "cpu_time")
-# ipc_bench's latency percentiles are nanosecond counters.
-NS_COUNTERS = ("p50", "p90", "p99", "p999", "max")
+# ipc_bench's latency percentiles and the CPU time of each side per
+# iteration are nanosecond counters.
+NS_COUNTERS = ("p50", "p90", "p99", "p999", "max", "cpu_client_ns", "cpu_peer_ns")
+# Numeric fields of an entry that describe the run, not what it measured.
+BOOKKEEPING = ("family_index", "per_family_instance_index", "repetitions",
+               "repetition_index", "threads", "iterations")
 
 
 class GateError(Exception):
@@ -103,19 +114,38 @@ def fmt_value(v, metric):
     return f"{v:.4g}"
 
 
+def family(name):
+    # Baseline/<what> are unrelated measurements; elsewhere the second
+    # component is a transport.
+    parts = name.split("/")
+    return "/".join(parts[:2] if parts[0] == "Baseline" else parts[:1])
+
+
+def metrics_of(entries):
+    """Numeric fields of the entries, in order of first appearance."""
+    seen = {}
+    for e in entries:
+        for k, v in e.items():
+            if k not in BOOKKEEPING and isinstance(v, (int, float)) \
+                    and not isinstance(v, bool):
+                seen[k] = True
+    return list(seen)
+
+
 def fmt_p(p):
     return f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
 
 
 def compare(base, cont, args):
-    """One row per benchmark both sides ran; raises GateError if it can't."""
+    """(rows, names without the metric), one row per benchmark both sides ran
+    and reported the metric in; raises GateError if it can't."""
     base_runs, base_err, base_order = base
     cont_runs, cont_err, _ = cont
     common = [n for n in base_order if n in cont_runs]
     if not common:
         raise GateError(
             f"{args.baseline} and {args.contender} have no benchmark in common")
-    rows, failed_in_contender, too_few = [], [], []
+    rows, failed_in_contender, too_few, lacking, having = [], [], [], [], 0
     worse_sign = -1.0 if args.metric.endswith("_per_second") else 1.0
     for name in common:
         if name in cont_err and name not in base_err:
@@ -125,13 +155,20 @@ def compare(base, cont, args):
             where = "both" if name in cont_err else "the baseline"
             rows.append((name, None, f"failed in {where}"))
             continue
+        if any(args.metric not in b for b in base_runs[name] + cont_runs[name]):
+            lacking.append(name)
+            continue
+        having += 1
         x = [metric_value(b, args.metric, args.baseline) for b in base_runs[name]]
         y = [metric_value(b, args.metric, args.contender) for b in cont_runs[name]]
         if stats.smallest_p(len(x), len(y)) > args.alpha:
             too_few.append(f"{name} ({len(x)} vs {len(y)})")
             continue
         mx, my = statistics.median(x), statistics.median(y)
-        change = (my - mx) / mx if mx else 0.0
+        if mx:
+            change = (my - mx) / mx
+        else:  # a counter at 0 (a spinning transport's context switches)
+            change = math.copysign(math.inf, my) if my else 0.0
         p = stats.mann_whitney_p(x, y)
         significant = p < args.alpha
         worse = worse_sign * change > args.threshold
@@ -145,6 +182,13 @@ def compare(base, cont, args):
         else:
             verdict = "no significant change"
         rows.append((name, (mx, my, change, p, len(x), len(y)), verdict))
+    if lacking and not having:
+        theirs = set(metrics_of(e for n in common for e in cont_runs[n]))
+        both = [m for m in metrics_of(e for n in common for e in base_runs[n])
+                if m in theirs]
+        raise GateError(
+            f"--metric {args.metric}: no benchmark in both runs has \"{args.metric}\"; "
+            f"both have: {', '.join(both) or 'nothing numeric'}")
     if too_few:
         need = stats.repetitions_needed(args.alpha)
         raise GateError(
@@ -157,10 +201,10 @@ def compare(base, cont, args):
     if failed_in_contender:
         raise GateError("failed in the contender but not in the baseline: " +
                         "; ".join(failed_in_contender))
-    return rows
+    return rows, lacking
 
 
-def report(rows, base_order, cont_order, args):
+def report(rows, lacking, base_order, cont_order, args):
     out = [f"### Regression gate: {args.metric}, alpha {args.alpha:g}, "
            f"threshold {args.threshold:.0%}", "",
            f"Baseline `{os.path.basename(args.baseline)}`, contender "
@@ -184,6 +228,12 @@ def report(rows, base_order, cont_order, args):
         if names:
             out.append(f"Only in the {label}, not compared: " + ", ".join(names) + ".")
             out.append("")
+    if lacking:
+        families = ", ".join(dict.fromkeys(family(n) for n in lacking))
+        verb = "has" if len(lacking) == 1 else "have"
+        out.append(f"{len(lacking)} benchmark{'s' * (len(lacking) != 1)} {verb} no "
+                   f"{args.metric} ({families}): not compared.")
+        out.append("")
     if regressions:
         out.append(f"**FAIL**: {regressions} of {len(rows)} benchmarks are worse by "
                    f"more than {args.threshold:.0%} with p < {args.alpha:g}.")
@@ -206,8 +256,12 @@ def parse_args(argv):
                    help="relative change of the medians that counts as a "
                         "regression (default 0.10, 10%%)")
     p.add_argument("--metric", default="real_time",
-                   help="field to compare: real_time (default), cpu_time or a "
-                        "counter; *_per_second counters are higher-is-better")
+                   help="field to compare: real_time (default), cpu_time, a "
+                        "latency percentile (p50, p90, p99, p999, max), a cost "
+                        "counter per iteration (cpu_client_ns, cpu_peer_ns, "
+                        "ctx_switches, ctx_voluntary, page_faults, cow_faults) "
+                        "or any other counter; *_per_second counters are "
+                        "higher-is-better; benchmarks without it are left out")
     args = p.parse_args(argv)
     if not 0.0 < args.alpha < 1.0:
         p.error(f"--alpha must be between 0 and 1, not {args.alpha:g}")
@@ -221,11 +275,11 @@ def main(argv=None):
     try:
         base = load(args.baseline)
         cont = load(args.contender)
-        rows = compare(base, cont, args)
+        rows, lacking = compare(base, cont, args)
     except GateError as e:
         print(f"gate.py: error: {e}", file=sys.stderr)
         return EXIT_ERROR
-    text, regressions = report(rows, base[2], cont[2], args)
+    text, regressions = report(rows, lacking, base[2], cont[2], args)
     print(text)
     return EXIT_REGRESSION if regressions else EXIT_PASS
 

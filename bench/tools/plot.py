@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Plot ipc_bench results: latency and throughput against payload size.
+"""Plot ipc_bench results: latency, throughput and CPU against payload size.
 
     plot.py RESULT.json [MORE.json ...] -o out.png [-o out.svg]
 
-One panel per family found in the runs, each on log-log axes with one line
-per transport:
+One panel per kind of result found in the runs, each on log-log axes with
+one line per transport; --family draws only the panels it names:
   PingPong   round-trip latency (median real_time)
   Stream     throughput (median bytes_per_second)
   ColdStart  spawn, one exchange and teardown (median real_time)
+  CPU        CPU time per PingPong round trip of the client and of the peer
+             (median cpu_client_ns and cpu_peer_ns), for the results that
+             carry both cost counters
+The CPU panel stacks two plots, the client's above the peer's, sharing both
+axes. Line style and marker already tell the files apart, so a peer line
+dashed beside a solid client line would read as a second file; stacked on
+one y scale, the two sides of a transport still compare at a glance.
 With repetitions, the line is the median and the shaded band spans the
 fastest to the slowest repetition. With several files, each line is labelled
 with its file too, and each file has its own line style and marker. The
@@ -27,13 +34,19 @@ import sys
 
 TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
-# family: (panel title, y label, value of an entry, scale to the y unit)
+# panel: (family it reads, title, [(field of an entry, y label)], scale to
+# the y unit). A panel with two fields is two plots, one above the other; it
+# takes the entries that have every field.
 PANELS = {
-    "PingPong": ("PingPong: round trip", "round-trip latency (µs)", "real_time", 1e-3),
-    "Stream": ("Stream: one-way throughput", "throughput (GB/s)",
-               "bytes_per_second", 1e-9),
-    "ColdStart": ("ColdStart: spawn, exchange, teardown", "time (ms)",
-                  "real_time", 1e-6),
+    "PingPong": ("PingPong", "PingPong: round trip",
+                 [("real_time", "round-trip latency (µs)")], 1e-3),
+    "Stream": ("Stream", "Stream: one-way throughput",
+               [("bytes_per_second", "throughput (GB/s)")], 1e-9),
+    "ColdStart": ("ColdStart", "ColdStart: spawn, exchange, teardown",
+                  [("real_time", "time (ms)")], 1e-6),
+    "CPU": ("PingPong", "CPU per round trip",
+            [("cpu_client_ns", "client CPU (µs)"), ("cpu_peer_ns", "peer CPU (µs)")],
+            1e-3),
 }
 
 
@@ -50,7 +63,8 @@ def value(entry, field):
 
 
 def load(path):
-    """{(family, transport): {size: [values of each repetition]}} and context."""
+    """{(panel, transport): {size: [(median, min, max) of each field]}} and
+    the context."""
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -61,27 +75,29 @@ def load(path):
     iterations, medians = {}, {}
     for b in doc["benchmarks"]:
         parts = b.get("run_name", b.get("name", "")).split("/")
-        if len(parts) < 3 or parts[0] not in PANELS or b.get("error_occurred"):
+        if len(parts) < 3 or b.get("error_occurred"):
             continue
         try:
             size = int(parts[2])
         except ValueError:
             continue
-        field = PANELS[parts[0]][2]
-        if field not in b:
-            continue
-        key = (parts[0], parts[1])
-        if b.get("run_type", "iteration") == "iteration":
-            iterations.setdefault(key, {}).setdefault(size, []).append(value(b, field))
-        elif b.get("aggregate_name") == "median":
-            medians.setdefault(key, {})[size] = value(b, field)
+        for panel, (family, _, fields, _) in PANELS.items():
+            if family != parts[0] or any(f not in b for f, _ in fields):
+                continue
+            key, values = (panel, parts[1]), [value(b, f) for f, _ in fields]
+            if b.get("run_type", "iteration") == "iteration":
+                iterations.setdefault(key, {}).setdefault(size, []).append(values)
+            elif b.get("aggregate_name") == "median":
+                medians.setdefault(key, {})[size] = values
     series = {}
     for key, by_size in iterations.items():
-        series[key] = {s: (medians.get(key, {}).get(s, statistics.median(v)),
-                           min(v), max(v)) for s, v in by_size.items()}
+        series[key] = {}
+        for s, reps in by_size.items():
+            med = medians.get(key, {}).get(s) or [statistics.median(v) for v in zip(*reps)]
+            series[key][s] = [(m, min(v), max(v)) for m, v in zip(med, zip(*reps))]
     for key, by_size in medians.items():  # --benchmark_report_aggregates_only
         if key not in series:
-            series[key] = {s: (m, m, m) for s, m in by_size.items()}
+            series[key] = {s: [(m, m, m) for m in ms] for s, ms in by_size.items()}
     return series, doc.get("context", {})
 
 
@@ -104,6 +120,36 @@ def size_label(n):
     return f"{n} B"
 
 
+def what(panel):
+    family, _, fields, _ = PANELS[panel]
+    if panel == family:
+        return panel
+    return f"{panel} ({family} with {' and '.join(f for f, _ in fields)})"
+
+
+def style(ax, sizes, ylabel, xlabels, stacked):
+    from matplotlib import ticker
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    # A decade or less of range would leave one labelled tick; 1-2-5
+    # steps in plain numbers read better than powers of ten. A stacked plot
+    # has half the height, and past two decades its 1-2-5 labels would touch.
+    lo, hi = ax.get_ylim()
+    subs = (1.0,) if stacked and hi > 100 * lo else (1.0, 2.0, 5.0)
+    ax.yaxis.set_major_locator(ticker.LogLocator(subs=subs))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([size_label(t) for t in sizes], rotation=45, ha="right")
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    if xlabels:
+        ax.set_xlabel("payload size")
+    else:  # the plot below, on the same x axis, labels it
+        ax.tick_params(labelbottom=False)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+
+
 def draw(runs, outputs, title, dpi=100, only=None):
     import matplotlib
     matplotlib.use("Agg")
@@ -111,12 +157,11 @@ def draw(runs, outputs, title, dpi=100, only=None):
     # Text stays text in SVG: smaller, searchable, and selectable in a browser.
     matplotlib.rcParams["svg.fonttype"] = "none"
     import matplotlib.pyplot as plt
-    from matplotlib import ticker
 
-    families = [f for f in PANELS if any(f == k[0] for s, _, _ in runs for k in s)
-                and (not only or f in only)]
-    if not families:
-        fail(f"no {' or '.join(only or PANELS)} results in " +
+    panels = [p for p in PANELS if any(p == k[0] for s, _, _ in runs for k in s)
+              and (not only or p in only)]
+    if not panels:
+        fail(f"no {' or '.join(what(p) for p in only or PANELS)} results in " +
              ", ".join(label for _, _, label in runs))
     transports = sorted({k[1] for s, _, _ in runs for k in s})
     # A transport is a colour, a file a line style and a marker. Past ten
@@ -128,50 +173,39 @@ def draw(runs, outputs, title, dpi=100, only=None):
     looks = {t: (cmap(i % 10), i // 10) for i, t in enumerate(transports)}
     styles, markers = ("-", "--", ":", "-."), "os^Dv"
     legend = {}
-    fig, axes = plt.subplots(1, len(families), figsize=(6.4 * len(families), 5.6),
-                             squeeze=False)
-    for ax, family in zip(axes[0], families):
-        panel_title, ylabel, _, scale = PANELS[family]
+    fig = plt.figure(figsize=(6.4 * len(panels), 5.6))
+    grid = fig.add_gridspec(max(len(PANELS[p][2]) for p in panels), len(panels))
+    for col, panel in enumerate(panels):
+        family, panel_title, fields, scale = PANELS[panel]
+        axes = [fig.add_subplot(grid[:, col] if len(fields) == 1 else grid[0, col])]
+        axes += [fig.add_subplot(grid[j, col], sharex=axes[0], sharey=axes[0])
+                 for j in range(1, len(fields))]
         sizes = set()
-        # Files are labelled only where more than one has this family; a
+        # Files are labelled only where more than one has this panel; a
         # file keeps its index in runs, so its look is the same in every panel.
-        having = [i for i, r in enumerate(runs) if any(k[0] == family for k in r[0])]
+        having = [i for i, r in enumerate(runs) if any(k[0] == panel for k in r[0])]
         for i in having:
             series, _, label = runs[i]
-            for (fam, transport), points in sorted(series.items()):
-                if fam != family:
+            for (key, transport), points in sorted(series.items()):
+                if key != panel:
                     continue
                 xs = sorted(points)
                 sizes.update(xs)
-                med = [points[x][0] * scale for x in xs]
-                lo = [points[x][1] * scale for x in xs]
-                hi = [points[x][2] * scale for x in xs]
                 name = transport if len(having) == 1 else f"{transport} ({label})"
                 colour, shift = looks[transport]
-                legend[name], = ax.plot(xs, med, styles[(i + shift) % len(styles)],
-                                        marker=markers[i % len(markers)],
-                                        markersize=3, color=colour, label=name)
-                ax.fill_between(xs, lo, hi, color=colour, alpha=0.15,
-                                linewidth=0)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        # A decade or less of range would leave one labelled tick; 1-2-5
-        # steps in plain numbers read better than powers of ten.
-        ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda y, _: f"{y:g}"))
-        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-        ticks = sorted(sizes)
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([size_label(t) for t in ticks], rotation=45, ha="right")
-        ax.xaxis.set_minor_locator(ticker.NullLocator())
-        ax.set_xlabel("payload size")
-        ax.set_ylabel(ylabel)
-        ax.set_title(panel_title)
-        ax.grid(True, which="major", alpha=0.3)
+                for j, ax in enumerate(axes):
+                    med, lo, hi = ([points[x][j][k] * scale for x in xs] for k in range(3))
+                    legend[name], = ax.plot(xs, med, styles[(i + shift) % len(styles)],
+                                            marker=markers[i % len(markers)],
+                                            markersize=3, color=colour, label=name)
+                    ax.fill_between(xs, lo, hi, color=colour, alpha=0.15, linewidth=0)
+        for j, (ax, (_, ylabel)) in enumerate(zip(axes, fields)):
+            style(ax, sorted(sizes), ylabel, j == len(axes) - 1, len(axes) > 1)
+        axes[0].set_title(panel_title)
     fig.suptitle(title, fontsize="medium")
     # One legend for all panels, below them: a transport has the same look
     # everywhere, and a legend inside a panel hides its lines.
-    ncol = min(len(legend), 4 * len(families))
+    ncol = min(len(legend), 4 * len(panels))
     rows = -(-len(legend) // ncol)
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=ncol,
                fontsize="small", frameon=False)
@@ -188,7 +222,8 @@ def main(argv=None):
                    help="image to write, .png or .svg; may be repeated")
     p.add_argument("--title", help="title line instead of \"ipc_bench\"")
     p.add_argument("--family", action="append", choices=sorted(PANELS),
-                   help="draw only this family's panel; may be repeated")
+                   help="draw only this panel: a family, or CPU for the CPU "
+                        "time per round trip of PingPong; may be repeated")
     p.add_argument("--dpi", type=int, default=100,
                    help="PNG resolution; 100 makes a 6.4 inch panel 640 pixels wide")
     args = p.parse_args(argv)

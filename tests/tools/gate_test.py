@@ -11,8 +11,16 @@ is one run of the same set with --benchmark_repetitions=5, as the main-branch
 workflow records it, aggregates included. The gate's whole output is compared
 with fixtures/gate_*.md. IPCB_UPDATE_EXPECTED=1 rewrites those files instead,
 for a reviewer to diff.
+
+fixtures/costs.json carries ipc_bench's cost counters per iteration (CPU time
+of each side, context switches, page faults) in PingPong and Stream, five
+repetitions each, beside a ColdStart and two baselines that have none. Its
+times and percentiles are the first five repetitions of base.json; its
+counters are made up in proportion to them, as a run with both processes on
+one CPU reports them.
 """
 
+import copy
 import os
 import tempfile
 import unittest
@@ -22,11 +30,9 @@ from toolstest import first_repetitions, fixture, load, run_tool, save, scaled
 UPDATE = os.environ.get("IPCB_UPDATE_EXPECTED") == "1"
 
 
-class Gate(unittest.TestCase):
+class Case(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
-        self.base = fixture("base.json")
-        self.head = fixture("head.json")
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -43,6 +49,13 @@ class Gate(unittest.TestCase):
                 f.write(text)
         with open(path, encoding="utf-8") as f:
             self.assertEqual(text, f.read())
+
+
+class Gate(Case):
+    def setUp(self):
+        super().setUp()
+        self.base = fixture("base.json")
+        self.head = fixture("head.json")
 
     def test_two_runs_of_the_same_binary_pass(self):
         status, out, err = run_tool("gate.py", self.base, self.head)
@@ -112,7 +125,9 @@ class Gate(unittest.TestCase):
             ((not_json, self.head), f"{not_json}: not JSON:"),
             ((self.base, no_list), f"{no_list}: not Google Benchmark JSON"),
             ((self.base, other), "have no benchmark in common"),
-            ((self.base, self.head, "--metric", "nope"), "has no \"nope\""),
+            ((self.base, self.head, "--metric", "nope"),
+             "--metric nope: no benchmark in both runs has \"nope\"; both have: "
+             "real_time, cpu_time, bytes_per_second, max, p50, p90, p99, p999"),
         ]
         for args, message in cases:
             with self.subTest(args=args):
@@ -166,6 +181,83 @@ class Gate(unittest.TestCase):
         # are unchanged (the scaling touched times only), so they pass.
         status, _, _ = run_tool("gate.py", self.base, slower, "--metric", "bytes_per_second")
         self.assertEqual(status, 0)
+
+
+def changed(doc, field, fn, prefix=""):
+    """A copy where fn(value) replaces field in the entries named prefix...;
+    fn returning None removes the field."""
+    out = copy.deepcopy(doc)
+    for b in out["benchmarks"]:
+        if field in b and b["run_name"].startswith(prefix):
+            v = fn(b[field])
+            if v is None:
+                del b[field]
+            else:
+                b[field] = v
+    return out
+
+
+class CostCounters(Case):
+    def setUp(self):
+        super().setUp()
+        self.costs = fixture("costs.json")
+
+    def test_peer_cpu_half_again_as_much_fails_and_the_rest_is_left_out(self):
+        more = self.write(changed(load(self.costs), "cpu_peer_ns", lambda v: v * 1.5),
+                          "costs-peer-50pct.json")
+        status, out, err = run_tool("gate.py", self.costs, more, "--metric", "cpu_peer_ns")
+        self.expect("gate_cpu_peer.md", out)
+        self.assertEqual((status, err), (1, ""))
+        # The repetitions of SysVShm/65536 overlap by more than a third.
+        self.assertEqual(out.count("| **regression** |"), 6)
+        self.assertIn("\n3 benchmarks have no cpu_peer_ns (ColdStart, Baseline/Memcpy, "
+                      "Baseline/PercentileClock): not compared.\n", out)
+        # The other counters are unchanged.
+        for metric in ("cpu_client_ns", "ctx_switches", "ctx_voluntary", "page_faults"):
+            with self.subTest(metric=metric):
+                status, out, _ = run_tool("gate.py", self.costs, more, "--metric", metric)
+                self.assertEqual(status, 0, out)
+                self.assertIn(f"\n3 benchmarks have no {metric} (ColdStart,", out)
+                self.assertIn("**PASS**: no benchmark of 7 ", out)
+
+    def test_a_counter_one_side_lacks_leaves_that_benchmark_out(self):
+        doc = changed(load(self.costs), "cpu_peer_ns", lambda v: None, "PingPong/SysVShm/")
+        status, out, err = run_tool("gate.py", self.costs, self.write(doc, "c.json"),
+                                    "--metric", "cpu_peer_ns")
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("\n6 benchmarks have no cpu_peer_ns (PingPong, ColdStart, "
+                      "Baseline/Memcpy, Baseline/PercentileClock): not compared.\n", out)
+        self.assertNotIn("| PingPong/SysVShm/", out)
+        self.assertIn("| PingPong/Pipe/12/real_time | 2.53 µs | 2.53 µs |", out)
+        self.assertIn("**PASS**: no benchmark of 4 ", out)
+
+    def test_a_counter_no_benchmark_in_common_has_is_an_error(self):
+        status, out, err = run_tool("gate.py", fixture("base.json"), fixture("head.json"),
+                                    "--metric", "cpu_peer_ns")
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, "gate.py: error: --metric cpu_peer_ns: no benchmark in both "
+                              "runs has \"cpu_peer_ns\"; both have: real_time, cpu_time, "
+                              "bytes_per_second, max, p50, p90, p99, p999\n")
+        # Only the contender has it: what both have leaves the counters out.
+        status, out, err = run_tool("gate.py", fixture("base.json"), self.costs,
+                                    "--metric", "ctx_switches")
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("no benchmark in both runs has \"ctx_switches\"; both have: "
+                      "real_time, cpu_time, bytes_per_second, max, p50, p90, p99, p999\n", err)
+
+    def test_a_counter_rising_from_zero_is_a_regression(self):
+        # A spinning transport switches context in no iteration: any switch
+        # in the contender is a change without bound, not none.
+        doc = load(self.costs)
+        zero = self.write(changed(doc, "ctx_switches", lambda v: 0.0, "PingPong/Pipe/12/"),
+                          "zero.json")
+        status, out, _ = run_tool("gate.py", zero, self.costs, "--metric", "ctx_switches")
+        self.assertEqual(status, 1, out)
+        self.assertIn("| PingPong/Pipe/12/real_time | 0 | 2.037 | +inf% |", out)
+        self.assertIn("**FAIL**: 1 of 7 ", out)
+        status, out, _ = run_tool("gate.py", zero, zero, "--metric", "ctx_switches")
+        self.assertEqual(status, 0, out)
+        self.assertIn("| PingPong/Pipe/12/real_time | 0 | 0 | +0.0% |", out)
 
 
 class MergeAndMedians(unittest.TestCase):

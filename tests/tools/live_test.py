@@ -174,6 +174,13 @@ def cmd_plot(args):
     if missing:
         print(f"FAIL: {svg} lacks {missing}")
         return 1
+    # The CPU panel is there exactly when this platform counts both sides.
+    costs = any("cpu_client_ns" in b and "cpu_peer_ns" in b for b in load(run)["benchmarks"]
+                if b["run_name"].startswith("PingPong/"))
+    if costs != ("CPU per round trip" in text):
+        print(f"FAIL: {svg}: the PingPong results {'have' if costs else 'lack'} the CPU "
+              f"counters, and the CPU panel is {'missing' if costs else 'drawn'}")
+        return 1
     print(f"{png}: {size[0]}x{size[1]}, {os.path.getsize(png)} bytes; "
           f"{svg}: {os.path.getsize(svg)} bytes")
     # Two files: each line labelled with its file, and the second file's
