@@ -30,7 +30,10 @@ TEST(Cost, ThePlatformSaysWhatItCounts) {
 }
 
 // Null's peer waits, idle, for a message that never comes, while the
-// client does the whole round trip's work in place.
+// client does the whole round trip's work in place. Idle is not nothing:
+// the peer wakes about 70 times a second (its nap, its watchdog), and on a
+// virtual machine each wake-up of an idle CPU costs tens of microseconds:
+// 0.6% of a CPU in a release build here, 3.4% under AddressSanitizer.
 TEST(Cost, NullsPeerIsIdleWhileTheClientWorks) {
   const ipcb_transport *null_tr = Find("Null");
   ASSERT_NE(null_tr, nullptr);
@@ -41,7 +44,7 @@ TEST(Cost, NullsPeerIsIdleWhileTheClientWorks) {
   const double peer = c.PerIteration(c.peer.cpu_ns);
   EXPECT_GT(client, 0.6 * c.wall_ns) << "wall " << c.wall_ns << " ns";
   EXPECT_LT(client, 1.05 * c.wall_ns) << "wall " << c.wall_ns << " ns";
-  EXPECT_LT(peer, 0.01 * client) << "client " << client << " ns";
+  EXPECT_LT(peer, 0.05 * client) << "client " << client << " ns";
   EXPECT_GE(peer, 0.0);
 }
 
