@@ -125,13 +125,6 @@ int ThreadsOf(const std::string &pid) {
 
 // Where a timer can signal one thread (Linux), the watchdog is that timer:
 // a second thread would make every read and write of both processes slower.
-#if defined(__SANITIZE_THREAD__)
-#define IPCB_TEST_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define IPCB_TEST_UNDER_TSAN 1
-#endif
-#endif
 
 TEST(Watchdog, NeedsNoSecondThreadWhereTheSliceIsATimer) {
   if (ThreadsOf("self") < 0)

@@ -11,6 +11,15 @@
 
 #include "ipcb/ipcb.h"
 
+// IPCB_TEST_UNDER_TSAN: built with ThreadSanitizer (gcc or clang).
+#if defined(__SANITIZE_THREAD__)
+#define IPCB_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IPCB_TEST_UNDER_TSAN 1
+#endif
+#endif
+
 namespace ipcb_test {
 
 // Every transport of the registry that can run here (baselines included

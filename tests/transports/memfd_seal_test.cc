@@ -67,7 +67,14 @@ TEST(MemfdSeal, EveryMessageFaultsInFreshPagesAPipeNone) {
   // Two messages a round trip.
   EXPECT_GE(sealed.PerIteration(sealed.client.faults + sealed.peer.faults) / 2,
             16.0);
-  EXPECT_LT(piped.PerIteration(piped.client.faults + piped.peer.faults), 0.5);
+  const double pipe_faults =
+      piped.PerIteration(piped.client.faults + piped.peer.faults);
+#ifdef IPCB_TEST_UNDER_TSAN
+  // ThreadSanitizer's own shadow and trace memory fault in as it runs.
+  EXPECT_LT(pipe_faults, 2.0);
+#else
+  EXPECT_LT(pipe_faults, 0.5);
+#endif
 }
 
 } // namespace
