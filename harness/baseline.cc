@@ -72,9 +72,9 @@ void RegisterBaselines(const Flags &flags) {
     std::string name = std::string("Baseline/") + transport->name;
     benchmark::RegisterBenchmark(name.c_str(), [transport, flags](
                                                    benchmark::State &state) {
-      RunPingPong(state, transport, kFloorBytes, flags);
-      state.SetLabel("round trip of " + std::to_string(kFloorBytes) +
-                     " B each way");
+      RunPingPongLabelled(state, transport, kFloorBytes, flags,
+                          "round trip of " + std::to_string(kFloorBytes) +
+                              " B each way");
     })->UseRealTime();
   }
   for (size_t bytes : flags.sizes) {

@@ -16,8 +16,8 @@ void Add(benchmark::State &state, const char *name, int64_t total) {
 } // namespace
 
 void CostCount::Start(Session &session) {
-  started_ = ipcb_cost_start(session.get()) == 0;
-  if (!started_)
+  started_ = true;
+  if (ipcb_cost_start(session.get()) != 0)
     note_ = ipcb_session_error(session.get());
 }
 
@@ -26,8 +26,11 @@ void CostCount::Stop(benchmark::State &state, Session &session) {
   if (!started_)
     return;
   started_ = false;
-  if (ipcb_cost_stop(session.get(), &client, &peer) != 0) {
+  // A peer that cannot be counted leaves the client's own counters in.
+  if (ipcb_cost_stop(session.get(), &client, &peer) != 0 && note_.empty())
     note_ = ipcb_session_error(session.get());
+  if (state.error_occurred()) { // the benchmark's own error says it all
+    note_.clear();
     return;
   }
   // A counter that either side could not read is left out, never zero; the

@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "session.h"
 
 namespace ipcb {
@@ -15,8 +17,8 @@ namespace ipcb {
 class CostCount {
 public:
   void Start(Session &session);
-  // Adds the counters, per iteration, that both sides could count; a
-  // failure to count is told in the label (SetLabel after it keeps it).
+  // Adds the counters, per iteration, that could be counted. Why any was
+  // not is in note(), for the result's label.
   void Stop(benchmark::State &state, Session &session);
   const std::string &note() const { return note_; }
 

@@ -15,9 +15,12 @@ struct HistogramFree {
   void operator()(ipcb_histogram *h) const { ipcb_histogram_free(h); }
 };
 
-void SetLabel(benchmark::State &state, Session &session,
-              const CostCount &cost) {
-  std::string label = ipcb_session_label(session.get());
+// `label` first, then the session's, then why a cost was not counted.
+void SetLabel(benchmark::State &state, Session &session, const CostCount &cost,
+              std::string label = "") {
+  std::string own = ipcb_session_label(session.get());
+  if (!own.empty())
+    label += (label.empty() ? "" : ", ") + own;
   if (!cost.note().empty())
     label += (label.empty() ? "" : ", ") +
              ("cost counters left out: " + cost.note());
@@ -45,6 +48,12 @@ ipcb_options Options(const Flags &flags, ipcb_pattern pattern, size_t bytes) {
 // this benchmark only.
 void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
                  size_t bytes, const Flags &flags) {
+  RunPingPongLabelled(state, transport, bytes, flags, "");
+}
+
+void RunPingPongLabelled(benchmark::State &state,
+                         const ipcb_transport *transport, size_t bytes,
+                         const Flags &flags, const std::string &label) {
   Session session(transport, Options(flags, IPCB_PINGPONG, bytes));
   std::unique_ptr<ipcb_histogram, HistogramFree> latency(ipcb_histogram_new());
   if (!session.ok() || !session.Step(ipcb_round_trip) || !latency) {
@@ -86,7 +95,7 @@ void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
                           latency.get(), p.percentile));
   state.counters["max"] =
       ns_per_tick * static_cast<double>(ipcb_histogram_max(latency.get()));
-  SetLabel(state, session, cost);
+  SetLabel(state, session, cost, label);
 }
 
 // Time per message: each iteration sends one; every window-th waits for the

@@ -4,6 +4,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "harness.h"
 #include "ipcb/ipcb.h"
 
@@ -13,6 +15,10 @@ ipcb_options Options(const Flags &flags, ipcb_pattern pattern, size_t bytes);
 
 void RunPingPong(benchmark::State &state, const ipcb_transport *transport,
                  size_t bytes, const Flags &flags);
+// The same, with `label` at the head of the result's label (the baselines).
+void RunPingPongLabelled(benchmark::State &state,
+                         const ipcb_transport *transport, size_t bytes,
+                         const Flags &flags, const std::string &label);
 void RunStream(benchmark::State &state, const ipcb_transport *transport,
                size_t bytes, const Flags &flags);
 void RunColdStart(benchmark::State &state, const ipcb_transport *transport,

@@ -52,6 +52,12 @@ foreach(i RANGE ${last})
   # what an iteration cost both sides; a counter the platform lacks is left
   # out, never zero.
   set(costs cpu_client_ns cpu_peer_ns ctx_switches page_faults)
+  # A kernel without CONFIG_SCHED_INFO has no per-thread CPU time of the
+  # peer, and the context says so.
+  string(JSON counted GET "${json}" context cost_counters)
+  if(counted MATCHES "peer's CPU time is not counted")
+    list(REMOVE_ITEM costs cpu_peer_ns)
+  endif()
   if(CMAKE_HOST_SYSTEM_NAME STREQUAL "Darwin")
     list(APPEND costs cow_faults)
   else()

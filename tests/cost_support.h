@@ -34,9 +34,10 @@ testing::AssertionResult MeasureCost(const ipcb_transport *transport,
                                      int64_t run_ns, Placement where,
                                      LoopCost *out);
 
-// The first two CPUs this process may run on; false when it has fewer or
-// the OS cannot pin (macOS).
+// The first two CPUs this process may run on; false when it has fewer.
 bool TwoCpus(int *first, int *second);
+// Whether the OS pins threads to CPUs (not macOS).
+bool CanPin();
 
 } // namespace ipcb_test
 

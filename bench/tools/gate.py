@@ -45,6 +45,9 @@ TIME_METRICS = ("real_time", "cpu_time")
 # ipc_bench's latency percentiles and the CPU time of each side per
 # iteration are nanosecond counters.
 NS_COUNTERS = ("p50", "p90", "p99", "p999", "max", "cpu_client_ns", "cpu_peer_ns")
+# Below this, a median that was 0 has not changed (one event in 100
+# iterations).
+ZERO_FLOOR = 0.01
 # Numeric fields of an entry that describe the run, not what it measured.
 BOOKKEEPING = ("family_index", "per_family_instance_index", "repetitions",
                "repetition_index", "threads", "iterations")
@@ -167,8 +170,10 @@ def compare(base, cont, args):
         mx, my = statistics.median(x), statistics.median(y)
         if mx:
             change = (my - mx) / mx
-        else:  # a counter at 0 (a spinning transport's context switches)
-            change = math.copysign(math.inf, my) if my else 0.0
+        else:  # a counter at 0 (a spinning transport's context switches):
+            # a rise to ZERO_FLOOR or more is unbounded; a stray switch in
+            # 100000 round trips is no change.
+            change = math.copysign(math.inf, my) if abs(my) >= ZERO_FLOOR else 0.0
         p = stats.mann_whitney_p(x, y)
         significant = p < args.alpha
         worse = worse_sign * change > args.threshold

@@ -191,8 +191,12 @@ int ipcb__usage_of(pid_t pid, ipcb_usage *u, int *on_cpu);
 typedef struct ipcb_cost_mark {
   ipcb_usage client, peer;
 } ipcb_cost_mark;
-int ipcb__cost_start(pid_t peer, ipcb_cost_mark *m, char *err, size_t len);
-int ipcb__cost_stop(pid_t peer, const ipcb_cost_mark *m, ipcb_usage *client,
-                    ipcb_usage *peer_use, char *err, size_t len);
+/* `spins`: the peer never blocks (IPCB_CAP_SPINS), so it is read at once.
+ * A start that fails leaves the peer's counters out of the stop too. */
+int ipcb__cost_start(pid_t peer, int spins, ipcb_cost_mark *m, char *err,
+                     size_t len);
+int ipcb__cost_stop(pid_t peer, int spins, const ipcb_cost_mark *m,
+                    ipcb_usage *client, ipcb_usage *peer_use, char *err,
+                    size_t len);
 
 #endif /* IPCB_CORE_H */

@@ -179,22 +179,28 @@ int ipcb_stream_finish(ipcb_session *s) {
   return rc;
 }
 
-/* A failure to count leaves the session usable: only its text is kept. */
+/* A failure to count leaves the session usable and the text of an earlier
+ * fault as it was: only a cost error's own text is kept. */
 int ipcb_cost_start(ipcb_session *s) {
   if (s->fault)
     return s->fault;
   s->counting = 1;
-  return ipcb__cost_start(s->peer, &s->cost, s->err, sizeof s->err);
+  return ipcb__cost_start(s->peer, (s->tr->caps & IPCB_CAP_SPINS) != 0,
+                          &s->cost, s->err, sizeof s->err);
 }
 
 int ipcb_cost_stop(ipcb_session *s, ipcb_usage *client, ipcb_usage *peer) {
   memset(client, 0, sizeof *client);
   memset(peer, 0, sizeof *peer);
-  if (!s->counting)
-    return fail(s, -EINVAL, "ipcb_cost_stop without ipcb_cost_start");
+  if (s->fault)
+    return s->fault;
+  if (!s->counting) {
+    snprintf(s->err, sizeof s->err, "ipcb_cost_stop without ipcb_cost_start");
+    return -EINVAL;
+  }
   s->counting = 0;
-  return ipcb__cost_stop(s->peer, &s->cost, client, peer, s->err,
-                         sizeof s->err);
+  return ipcb__cost_stop(s->peer, (s->tr->caps & IPCB_CAP_SPINS) != 0, &s->cost,
+                         client, peer, s->err, sizeof s->err);
 }
 
 unsigned ipcb_session_window(const ipcb_session *s) { return s->window; }

@@ -19,30 +19,36 @@
 #include <errno.h>
 #include <libproc.h>
 #include <mach/mach_time.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/proc_info.h>
 #include <unistd.h>
 
 #include "core.h"
 
-#define MAX_THREADS 64
+static mach_timebase_info_data_t timebase; /* 1/1 x86_64, 125/3 arm64 */
+static pthread_once_t timebase_once = PTHREAD_ONCE_INIT;
+static void read_timebase(void) { mach_timebase_info(&timebase); }
 
 static int64_t mach_to_ns(uint64_t t) {
-  static mach_timebase_info_data_t tb; /* 1/1 on x86_64, 125/3 on arm64 */
-  if (tb.denom == 0)
-    mach_timebase_info(&tb);
-  return (int64_t)((__uint128_t)t * tb.numer / tb.denom);
+  pthread_once(&timebase_once, read_timebase);
+  return (int64_t)((__uint128_t)t * timebase.numer / timebase.denom);
 }
 
-/* CPU time of the task's threads named IPCB_OWN_THREAD_PREFIX..., in ns.
- * PROC_PIDLISTTHREADS gives each thread's cthread_self, the handle that
- * PROC_PIDTHREADINFO takes (bsd_kern.c:1190, 1141). */
-static int64_t own_threads_ns(pid_t pid) {
-  uint64_t handles[MAX_THREADS];
-  int bytes =
-      proc_pidinfo(pid, PROC_PIDLISTTHREADS, 0, handles, (int)sizeof handles);
-  int64_t sum = 0;
+/* CPU time of the task's threads named IPCB_OWN_THREAD_PREFIX..., in ns,
+ * or -1 when the threads cannot be listed. PROC_PIDLISTTHREADS gives each
+ * thread's cthread_self, the handle that PROC_PIDTHREADINFO takes, oldest
+ * first (bsd_kern.c:1188-1196, 1141). Room for a few more threads than
+ * pti_threadnum, as proc_pidlistthreads leaves itself (proc_info.c:1061). */
+static int64_t own_threads_ns(pid_t pid, int threads) {
+  size_t room = (size_t)(threads > 0 ? threads : 0) + 16;
+  uint64_t *handles = calloc(room, sizeof *handles);
+  int bytes = handles ? proc_pidinfo(pid, PROC_PIDLISTTHREADS, 0, handles,
+                                     (int)(room * sizeof *handles))
+                      : 0;
+  int64_t sum = bytes > 0 ? 0 : -1;
   size_t prefix = strlen(IPCB_OWN_THREAD_PREFIX);
   for (int i = 0; bytes > 0 && i < bytes / (int)sizeof handles[0]; i++) {
     struct proc_threadinfo ti;
@@ -52,7 +58,17 @@ static int64_t own_threads_ns(pid_t pid) {
     if (strncmp(ti.pth_name, IPCB_OWN_THREAD_PREFIX, prefix) == 0)
       sum += (int64_t)(ti.pth_user_time + ti.pth_system_time);
   }
+  free(handles);
   return sum;
+}
+
+/* xnu caps each count at INT32_MAX (bsd_kern.c:1112-1119): a count that has
+ * reached it no longer moves, so it is unknown, not 0. */
+static void count(int32_t value, int64_t *field, unsigned bit, unsigned *have) {
+  if (value >= 0 && value < INT32_MAX) {
+    *field = value;
+    *have |= bit;
+  }
 }
 
 int ipcb__usage_of(pid_t pid, ipcb_usage *u, int *on_cpu) {
@@ -62,16 +78,17 @@ int ipcb__usage_of(pid_t pid, ipcb_usage *u, int *on_cpu) {
   if (proc_pidinfo(pid, PROC_PIDTASKINFO, 0, &ti, (int)sizeof ti) !=
       (int)sizeof ti)
     return errno ? -errno : -ESRCH;
-  /* A thread counts as running from its wake-up to its block (TH_RUN:
-   * osfmk/kern/bsd_kern.c:1089, thread.c:2027-2037). */
+  /* TH_RUN is set at a thread's wake-up (osfmk/kern/sched_prim.c:1015) and
+   * cleared when it blocks (sched_prim.c:3942); bsd_kern.c:1089 counts it. */
   *on_cpu = ti.pti_numrunning > 0;
-  u->cpu_ns =
-      mach_to_ns(ti.pti_total_user + ti.pti_total_system) - own_threads_ns(pid);
-  u->switches = ti.pti_csw;
-  u->faults = ti.pti_faults;
-  u->cow_faults = ti.pti_cow_faults;
-  u->have = IPCB_USAGE_CPU | IPCB_USAGE_SWITCHES | IPCB_USAGE_FAULTS |
-            IPCB_USAGE_COW_FAULTS;
+  int64_t own = own_threads_ns(pid, ti.pti_threadnum);
+  if (own >= 0) {
+    u->cpu_ns = mach_to_ns(ti.pti_total_user + ti.pti_total_system) - own;
+    u->have |= IPCB_USAGE_CPU;
+  }
+  count(ti.pti_csw, &u->switches, IPCB_USAGE_SWITCHES, &u->have);
+  count(ti.pti_faults, &u->faults, IPCB_USAGE_FAULTS, &u->have);
+  count(ti.pti_cow_faults, &u->cow_faults, IPCB_USAGE_COW_FAULTS, &u->have);
   return 0;
 }
 

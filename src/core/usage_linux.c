@@ -87,16 +87,17 @@ static int read_stat(pid_t pid, ipcb_usage *u, int *on_cpu) {
 
 int ipcb__usage_of(pid_t pid, ipcb_usage *u, int *on_cpu) {
   char buf[4096];
-  long long v, nv, ns;
+  long long v, nv, ns, runs;
   memset(u, 0, sizeof *u);
   *on_cpu = 0;
   int rc = read_stat(pid, u, on_cpu);
   if (rc)
     return rc;
-  /* Without CONFIG_SCHED_INFO the kernel prints "0 0 0": a peer that has
-   * served its first exchange has run, so a zero means unknown. */
+  /* Without CONFIG_SCHED_INFO the kernel prints "0 0 0". A thread that
+   * runs has been put on a CPU at least once (the third field), though its
+   * time may still read 0 until its first tick or switch. */
   if (read_task_file(pid, "schedstat", buf, sizeof buf) == 0 &&
-      sscanf(buf, "%lld", &ns) == 1 && ns > 0) {
+      sscanf(buf, "%lld %*d %lld", &ns, &runs) == 2 && runs > 0) {
     u->cpu_ns = ns;
     u->have |= IPCB_USAGE_CPU;
   }
@@ -121,7 +122,7 @@ unsigned ipcb_usage_available(char *out, size_t len) {
     snprintf(missing, sizeof missing,
              "; the peer's CPU time is not counted: /proc/<pid>/task/<tid>/"
              "schedstat %s",
-             rc ? ipcb_errno_name(-rc) : "is missing or zero");
+             rc ? ipcb_errno_name(-rc) : "is missing or all zero");
   snprintf(out, len,
            "per thread, each side's exchange thread: the client's from "
            "CLOCK_THREAD_CPUTIME_ID and getrusage(RUSAGE_THREAD), the peer's "

@@ -258,6 +258,12 @@ class CostCounters(Case):
         status, out, _ = run_tool("gate.py", zero, zero, "--metric", "ctx_switches")
         self.assertEqual(status, 0, out)
         self.assertIn("| PingPong/Pipe/12/real_time | 0 | 0 | +0.0% |", out)
+        # A stray switch in 100000 round trips is no change.
+        stray = self.write(changed(doc, "ctx_switches", lambda v: 1e-5,
+                                   "PingPong/Pipe/12/"), "stray.json")
+        status, out, _ = run_tool("gate.py", zero, stray, "--metric", "ctx_switches")
+        self.assertEqual(status, 0, out)
+        self.assertIn("| PingPong/Pipe/12/real_time | 0 | 1e-05 | +0.0% |", out)
 
 
 class MergeAndMedians(unittest.TestCase):

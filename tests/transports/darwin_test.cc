@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "../cost_support.h"
 #include "darwin_support.h"
 
@@ -164,6 +166,41 @@ TEST(DarwinQoS, ThePeerRunsAtTheClassAsked) {
   EXPECT_NE(std::find(priorities.begin(), priorities.end(), 20),
             priorities.end())
       << "no peer thread at utility's base priority 20; seen:" << seen;
+}
+
+// The names of a process's threads (proc_pidinfo, as usage_darwin.c reads
+// them).
+std::vector<std::string> ThreadNames(int pid) {
+  std::vector<uint64_t> handles(256);
+  int bytes = proc_pidinfo(pid, PROC_PIDLISTTHREADS, 0, handles.data(),
+                           static_cast<int>(handles.size() * sizeof(uint64_t)));
+  std::vector<std::string> names;
+  for (int i = 0; i < bytes / static_cast<int>(sizeof(uint64_t)); i++) {
+    struct proc_threadinfo info;
+    if (proc_pidinfo(pid, PROC_PIDTHREADINFO, handles[i], &info, sizeof info) ==
+        sizeof info)
+      names.emplace_back(info.pth_name);
+  }
+  return names;
+}
+
+// macOS counts CPU time per process, and the cost counters leave out the
+// core's own threads by their names: both sides' watchdogs must carry one.
+TEST(DarwinCost, BothSidesWatchdogThreadsAreNamed) {
+  const ipcb_transport *pipe_tr = Find("Pipe");
+  ASSERT_NE(pipe_tr, nullptr);
+  int rc = 0;
+  SessionPtr session = Open(pipe_tr, 12, 0, 0, &rc);
+  ASSERT_EQ(rc, 0) << ipcb_session_error(session.get());
+  ASSERT_EQ(ipcb_round_trip(session.get()), 0);
+  for (int pid :
+       {static_cast<int>(getpid()), ipcb_session_peer_pid(session.get())}) {
+    std::vector<std::string> names = ThreadNames(pid);
+    EXPECT_NE(std::find(names.begin(), names.end(), "ipcb.watchdog"),
+              names.end())
+        << "pid " << pid << " has " << names.size()
+        << " threads, none named ipcb.watchdog";
+  }
 }
 
 // A virtual copy write-protects the sender's region and shares its pages

@@ -121,17 +121,20 @@ typedef struct ipcb_usage {
 /* The IPCB_USAGE_* bits this platform counts for both sides, and in `out` a
  * sentence on where each side's figures come from and why any is missing. */
 unsigned ipcb_usage_available(char *out, size_t len);
-/* Starts counting what the exchanges cost: waits (a few ms at most, for a
- * peer that spins) until the peer is blocked waiting for its next message,
- * reads its counters, then the calling thread's. Call it right before the
- * first exchange to count, and ipcb_cost_stop right after the last: both
- * are outside the counted interval. 0, or a negative code with the reason in
- * the session's error text (the session stays usable). */
+/* Starts counting what the exchanges cost: waits until the peer is blocked
+ * waiting for its next message (a peer that spins, IPCB_CAP_SPINS, is read
+ * at once), reads its counters, then the calling thread's. Call it right
+ * before the first exchange to count, and ipcb_cost_stop right after the
+ * last: both are outside the counted interval. 0, or a negative code with
+ * the reason in the session's error text, the session still usable: the
+ * session's own fault, or the peer's counters could not be read (-EBUSY:
+ * it was still running a second later), which leaves the peer's out. */
 int ipcb_cost_start(ipcb_session *s);
 /* Ends it: the calling thread's counters, then the peer's once it has
- * finished with every message sent (for Stream, before
+ * finished with every message sent (for Stream, call it before
  * ipcb_stream_finish). *client and *peer get what each side used since
- * ipcb_cost_start; `have` says which fields hold a value. */
+ * ipcb_cost_start; `have` says which fields hold a value, 0 for a side
+ * that could not be read. Returns as ipcb_cost_start does. */
 int ipcb_cost_stop(ipcb_session *s, ipcb_usage *client, ipcb_usage *peer);
 
 /* ---- The peer side ----------------------------------------------------- */
