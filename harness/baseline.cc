@@ -5,6 +5,7 @@
 // PercentileClock (what timing one PingPong iteration costs).
 #include <benchmark/benchmark.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "families.h"
 #include "harness.h"
+#include "outcome.h"
 
 namespace ipcb {
 namespace {
@@ -39,7 +41,7 @@ void RunMemcpy(benchmark::State &state, size_t bytes) {
 void RunPercentileClock(benchmark::State &state) {
   ipcb_histogram *latency = ipcb_histogram_new();
   if (!latency) {
-    state.SkipWithError("out of memory for the histogram");
+    Fail(state, -ENOMEM, "out of memory for the histogram");
     return;
   }
   uint64_t last = ipcb_ticks();
@@ -57,7 +59,11 @@ void RunPercentileClock(benchmark::State &state) {
 } // namespace
 
 void RegisterBaselines(const Flags &flags) {
-  benchmark::RegisterBenchmark("Baseline/PercentileClock", RunPercentileClock)
+  benchmark::RegisterBenchmark("Baseline/PercentileClock",
+                               [](benchmark::State &state) {
+                                 Running running("Baseline/PercentileClock");
+                                 RunPercentileClock(state);
+                               })
       ->UseRealTime();
   for (size_t i = 0; i < ipcb_transport_count(); i++) {
     const ipcb_transport *transport = ipcb_transport_at(i);
@@ -70,8 +76,9 @@ void RegisterBaselines(const Flags &flags) {
       continue;
     }
     std::string name = std::string("Baseline/") + transport->name;
-    benchmark::RegisterBenchmark(name.c_str(), [transport, flags](
+    benchmark::RegisterBenchmark(name.c_str(), [name, transport, flags](
                                                    benchmark::State &state) {
+      Running running(name);
       RunPingPongLabelled(state, transport, kFloorBytes, flags,
                           "round trip of " + std::to_string(kFloorBytes) +
                               " B each way");

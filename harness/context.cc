@@ -17,6 +17,8 @@ void AddContext(const Flags &flags) {
   benchmark::AddCustomContext("ipcb_version", IPCB_VERSION);
   benchmark::AddCustomContext("ipcb_git_revision", IPCB_GIT_REVISION);
   benchmark::AddCustomContext("ipcb_build_type", IPCB_BUILD_TYPE);
+  benchmark::AddCustomContext("benchmark_library_version",
+                              BenchmarkLibraryVersion());
   benchmark::AddCustomContext("ipcb_percentile_clock", ipcb_ticks_source());
   benchmark::AddCustomContext("os", info.os);
   benchmark::AddCustomContext("os_release", info.release);

@@ -6,6 +6,7 @@
 
 #include "cost.h"
 #include "families.h"
+#include "outcome.h"
 #include "session.h"
 
 namespace ipcb {
@@ -57,7 +58,7 @@ void RunPingPongLabelled(benchmark::State &state,
   Session session(transport, Options(flags, IPCB_PINGPONG, bytes));
   std::unique_ptr<ipcb_histogram, HistogramFree> latency(ipcb_histogram_new());
   if (!session.ok() || !session.Step(ipcb_round_trip) || !latency) {
-    state.SkipWithError(session.error().c_str());
+    Fail(state, session.code(), session.error());
     return;
   }
   CostCount cost;
@@ -70,7 +71,7 @@ void RunPingPongLabelled(benchmark::State &state,
   uint64_t last = start;
   for (auto _ : state) {
     if (!session.Step(ipcb_round_trip)) {
-      state.SkipWithError(session.error().c_str());
+      Fail(state, session.code(), session.error());
       break;
     }
     uint64_t now = ipcb_ticks();
@@ -105,14 +106,14 @@ void RunStream(benchmark::State &state, const ipcb_transport *transport,
   Session session(transport, Options(flags, IPCB_STREAM, bytes));
   if (!session.ok() || !session.Step(ipcb_stream_send) ||
       !session.Step(ipcb_stream_finish)) {
-    state.SkipWithError(session.error().c_str());
+    Fail(state, session.code(), session.error());
     return;
   }
   CostCount cost;
   cost.Start(session);
   for (auto _ : state) {
     if (!session.Step(ipcb_stream_send)) {
-      state.SkipWithError(session.error().c_str());
+      Fail(state, session.code(), session.error());
       break;
     }
   }
@@ -120,7 +121,7 @@ void RunStream(benchmark::State &state, const ipcb_transport *transport,
   cost.Stop(state, session);
   // The timer stopped with the loop, so this is untimed.
   if (!session.Step(ipcb_stream_finish))
-    state.SkipWithError(session.error().c_str());
+    Fail(state, session.code(), session.error());
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
                           static_cast<int64_t>(bytes));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
@@ -136,7 +137,7 @@ void RunColdStart(benchmark::State &state, const ipcb_transport *transport,
   for (auto _ : state) {
     Session session(transport, options);
     if (!session.ok() || !session.Step(ipcb_round_trip)) {
-      state.SkipWithError(session.error().c_str());
+      Fail(state, session.code(), session.error());
       break;
     }
     if (label.empty())

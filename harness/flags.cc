@@ -133,8 +133,10 @@ bool Apply(const std::string &name, const char *value,
                "user-initiated, default, utility, background";
       return false;
     }
-  } else if (name == "verify" || name == "list") {
-    bool *target = name == "verify" ? &flags->verify : &flags->list;
+  } else if (name == "verify" || name == "list" || name == "strict") {
+    bool *target = name == "verify" ? &flags->verify
+                   : name == "list" ? &flags->list
+                                    : &flags->strict;
     if (!ParseBool(value, target)) {
       *error = source + ": '" + value + "': accepted: true, false, 1, 0, " +
                "or the bare flag for true";
@@ -194,6 +196,15 @@ std::vector<char *> AdaptBenchmarkFilter(int argc, char **argv,
   return args;
 }
 
+std::string FilterAsGiven(const std::string &adapted) {
+  static const std::string kSuffix = "(/real_time)?";
+  std::string out = adapted;
+  for (size_t at = out.find(kSuffix); at != std::string::npos;
+       at = out.find(kSuffix, at))
+    out.erase(at, kSuffix.size());
+  return out;
+}
+
 std::vector<size_t> DefaultSizes() {
   return {12, 64, 512, 4 << 10, 64 << 10, 512 << 10, 4 << 20, 16 << 20};
 }
@@ -202,7 +213,8 @@ const char *FlagsHelp() {
   return "--ipc_list, --ipc_sizes=12,4KiB,4MiB, --ipc_timeout=10s, "
          "--ipc_window=64, --ipc_cpus=C,P|same|split, "
          "--ipc_qos=user-interactive|user-initiated|default|utility|"
-         "background, --ipc_verify";
+         "background, --ipc_verify, --ipc_strict (a size a kernel limit "
+         "refuses fails the run)";
 }
 
 bool ApplyPlacement(const Flags &flags, std::string *error) {
@@ -261,7 +273,8 @@ bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error) {
     }
     const char *eq = strchr(arg, '=');
     std::string name = eq ? std::string(arg + 6, eq) : std::string(arg + 6);
-    bool bare_bool = !eq && (name == "verify" || name == "list");
+    bool bare_bool =
+        !eq && (name == "verify" || name == "list" || name == "strict");
     given.push_back({name,
                      eq          ? eq + 1
                      : bare_bool ? "true"
@@ -275,7 +288,8 @@ bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error) {
   static const char *const kEnv[][2] = {
       {"sizes", "IPC_SIZES"},   {"timeout", "IPC_TIMEOUT"},
       {"window", "IPC_WINDOW"}, {"cpus", "IPC_CPUS"},
-      {"qos", "IPC_QOS"},       {"verify", "IPC_VERIFY"}};
+      {"qos", "IPC_QOS"},       {"verify", "IPC_VERIFY"},
+      {"strict", "IPC_STRICT"}};
   for (const auto &env : kEnv) {
     const char *value = getenv(env[1]);
     bool overridden = false;

@@ -20,6 +20,7 @@ struct Flags {
   unsigned window = IPCB_DEFAULT_WINDOW;
   bool verify = false;
   bool list = false;
+  bool strict = false; // --ipc_strict: a size a kernel limit refused fails
   bool pinned = false; // --ipc_cpus given: client_cpu and peer_cpu hold
   int client_cpu = -1, peer_cpu = -1;
   ipcb_qos qos = IPCB_QOS_PLATFORM; // --ipc_qos, both sides (macOS)
@@ -41,6 +42,20 @@ bool ParseFlags(int *argc, char **argv, Flags *flags, std::string *error);
 // `storage` owns the rewritten strings.
 std::vector<char *> AdaptBenchmarkFilter(int argc, char **argv,
                                          std::list<std::string> *storage);
+
+// --benchmark_min_time (or the BENCHMARK_MIN_TIME variable) in the spelling
+// the linked Google Benchmark takes: "0.5" or "0.5s" seconds either way,
+// "100x" iterations from 1.8 on. False with a message naming the flag and
+// what is accepted where neither spelling is valid. `args` is NULL-
+// terminated; `storage` owns the rewritten strings.
+bool AdaptMinTime(std::vector<char *> *args, std::list<std::string> *storage,
+                  std::string *error);
+
+// The linked Google Benchmark's version, "1.7.1".
+const char *BenchmarkLibraryVersion();
+
+// The filter as the user wrote it, from what AdaptBenchmarkFilter made of it.
+std::string FilterAsGiven(const std::string &adapted);
 
 // The --ipc_* flags, for --help.
 const char *FlagsHelp();

@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "catalog.h"
 #include "families.h"
 #include "harness.h"
+#include "outcome.h"
 
 namespace ipcb {
 namespace {
@@ -30,8 +32,10 @@ void RegisterFamily(const char *family, RunFn run,
   for (size_t bytes : sizes) {
     std::string name = std::string(family) + "/" + transport->name + "/" +
                        std::to_string(bytes);
-    benchmark::RegisterBenchmark(name.c_str(), [run, transport, bytes, flags](
+    benchmark::RegisterBenchmark(name.c_str(), [name, run, transport, bytes,
+                                                flags](
                                                    benchmark::State &state) {
+      Running running(name);
       run(state, transport, bytes, flags);
     })->UseRealTime();
   }
@@ -75,6 +79,7 @@ void PrintTransportList() {
     if (!available)
       printf("%-16s   why: %s\n", "", why.c_str());
   }
+  PrintOtherPlatforms();
 }
 
 } // namespace ipcb

@@ -17,6 +17,7 @@ public:
   Session &operator=(const Session &) = delete;
 
   bool ok() const { return rc_ == 0; }
+  int code() const { return rc_; }
   ipcb_session *get() { return session_; }
   std::string error() const {
     return std::string(ipcb_code_name(rc_)) + ": " +

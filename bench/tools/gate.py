@@ -18,9 +18,17 @@ lack it in either run are left out, and the report counts them: ColdStart
 and the baselines have no cost counters, and a platform leaves out those it
 cannot read.
 
-Exit status: 0 pass, 1 regression, 2 the gate cannot decide (bad input, too
-few repetitions for the test to ever reject, a benchmark that failed in the
-contender only, a metric no benchmark in both runs has).
+The two runs must have been made alike: the gate reads both contexts and
+lists the keys that differ. A different machine, OS, kernel, CPU, placement,
+thread class, build type, library version, --ipc_verify or --ipc_window
+makes the comparison meaningless, and the gate stops there unless
+--allow-context-diff is given; a different host name or git revision (CI
+runners of one image, base and head) is only shown.
+
+Exit status: 0 pass, 1 regression, 2 the gate cannot decide (bad input, runs
+made under different conditions, too few repetitions for the test to ever
+reject, a benchmark that failed in the contender only, a metric no benchmark
+in both runs has).
 
 Standard library only, so that CI needs nothing beyond python3.
 """
@@ -53,6 +61,38 @@ BOOKKEEPING = ("family_index", "per_family_instance_index", "repetitions",
                "repetition_index", "threads", "iterations")
 
 
+# Context keys (Google Benchmark's and ipc_bench's) that must be equal for
+# the two runs to measure the same thing:
+FATAL_CONTEXT = (
+    # Another OS, kernel release, architecture or CPU is another measurement:
+    # the kernel decides the cost of every system call and wake-up, the CPU
+    # model its caches and clock, and the count whether two processes can run
+    # at once (a spinning transport on one CPU waits for the scheduler).
+    "os", "os_release", "machine", "cpu_model", "logical_cpus", "num_cpus",
+    # Both processes on one CPU or on two: on one a wake-up is a context
+    # switch, on two an interrupt to the other CPU, tens of microseconds on a
+    # virtual machine; a round trip differs by up to 10x between the two.
+    "ipc_placement",
+    # The scheduling class or QoS decides how soon a woken side runs and, on
+    # macOS, whether it runs on a performance or an efficiency core.
+    "ipc_thread_class",
+    # A Debug build of ipc_bench, or another build or version of Google
+    # Benchmark, changes the code around and inside the timed loop.
+    "ipcb_build_type", "library_build_type", "benchmark_library_version",
+    # --ipc_verify=full reads every byte a round trip moves, and --ipc_window
+    # is how many messages Stream keeps in flight: each is another workload.
+    "ipc_verify", "ipc_window",
+)
+# Keys that are shown when they differ but never stop the gate: the same
+# machine image has a new host name on each CI runner, base and head differ
+# in revision (and maybe version) by design, the timeout is a watchdog that a
+# passing run never reaches, and the OS's build string, distribution, libc
+# and the percentile clock follow from the keys above or time nothing the
+# gate compares.
+INFO_CONTEXT = ("host_name", "ipcb_git_revision", "ipcb_version", "os_version",
+                "os_distribution", "libc", "ipc_timeout_ns", "ipcb_percentile_clock")
+
+
 class GateError(Exception):
     """The gate cannot give a verdict; the message says why."""
 
@@ -60,8 +100,8 @@ class GateError(Exception):
 # --- Reading Google Benchmark JSON.
 
 
-def load(path):
-    """Returns (runs, errors, order): values per run name, error texts."""
+def read(path):
+    """The JSON document of a Google Benchmark run."""
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -71,6 +111,18 @@ def load(path):
         raise GateError(f"{path}: not JSON: {e}")
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise GateError(f"{path}: not Google Benchmark JSON (no \"benchmarks\" list)")
+    return doc
+
+
+def context_of(doc):
+    ctx = doc.get("context")
+    return ctx if isinstance(ctx, dict) else {}
+
+
+def load(path, doc=None):
+    """Returns (runs, errors, order): values per run name, error texts."""
+    if doc is None:
+        doc = read(path)
     runs, errors, order, aggregates = {}, {}, [], 0
     for b in doc["benchmarks"]:
         if not isinstance(b, dict) or "name" not in b:
@@ -103,6 +155,63 @@ def metric_value(entry, metric, path):
             raise GateError(f"{path}: {entry['name']}: unknown time_unit {unit!r}")
         value *= TIME_UNITS[unit]
     return value
+
+
+# --- Like with like.
+
+
+def context_diff(base_ctx, cont_ctx):
+    """[(key, baseline value, contender value, fatal)] for the keys of
+    FATAL_CONTEXT and INFO_CONTEXT that differ; None for a key a run lacks.
+    A key one run lacks is never fatal: a run recorded before ipc_bench
+    wrote that key cannot say."""
+    out = []
+    for key in FATAL_CONTEXT + INFO_CONTEXT:
+        a, b = base_ctx.get(key), cont_ctx.get(key)
+        if a is None and b is None or str(a) == str(b):
+            continue
+        fatal = key in FATAL_CONTEXT and a is not None and b is not None
+        out.append((key, a, b, fatal))
+    return out
+
+
+def fmt_context(v):
+    return "(absent)" if v is None else json.dumps(str(v), ensure_ascii=False)
+
+
+def check_context(diffs, args):
+    fatal = [d for d in diffs if d[3]]
+    if not fatal or args.allow_context_diff:
+        return
+    lines = [f"  {key}: baseline {fmt_context(a)}, contender {fmt_context(b)}"
+             for key, a, b, _ in fatal]
+    info = [key + (" (one run only)" if a is None or b is None else "")
+            for key, a, b, f in diffs if not f]
+    if info:
+        lines.append("  (also different, which alone would not stop the gate: " +
+                     ", ".join(info) + ")")
+    raise GateError(
+        f"{args.baseline} and {args.contender} were not run alike, so their "
+        f"benchmarks do not compare:\n" + "\n".join(lines) +
+        "\nRun both on the same machine with the same flags and build type, or "
+        "pass --allow-context-diff to compare them anyway.")
+
+
+def context_report(diffs, args):
+    if not diffs:
+        return []
+    out = ["Context that differs between the runs:", "",
+           "| context | baseline | contender | |", "|---|---|---|---|"]
+    for key, a, b, fatal in diffs:
+        if fatal:
+            note = "**differs**: compared anyway (--allow-context-diff)"
+        elif a is None or b is None:
+            note = "not recorded in one run"
+        else:
+            note = "for information"
+        out.append(f"| {key} | {'' if a is None else a} | {'' if b is None else b} "
+                   f"| {note} |")
+    return out + [""]
 
 
 # --- The comparison.
@@ -209,12 +318,13 @@ def compare(base, cont, args):
     return rows, lacking
 
 
-def report(rows, lacking, base_order, cont_order, args):
+def report(rows, lacking, base_order, cont_order, args, diffs=()):
     out = [f"### Regression gate: {args.metric}, alpha {args.alpha:g}, "
            f"threshold {args.threshold:.0%}", "",
            f"Baseline `{os.path.basename(args.baseline)}`, contender "
            f"`{os.path.basename(args.contender)}`; change of the medians, "
            f"two-sided Mann-Whitney U p-value.", "",
+           *context_report(diffs, args),
            "| benchmark | baseline | contender | change | p-value | repetitions | verdict |",
            "|---|---:|---:|---:|---:|---:|---|"]
     regressions = 0
@@ -267,6 +377,11 @@ def parse_args(argv):
                         "ctx_switches, ctx_voluntary, page_faults, cow_faults) "
                         "or any other counter; *_per_second counters are "
                         "higher-is-better; benchmarks without it are left out")
+    p.add_argument("--allow-context-diff", action="store_true",
+                   help="compare runs whose contexts differ in the machine, OS, "
+                        "kernel, CPU, placement, thread class, build types, "
+                        "library version, --ipc_verify or --ipc_window (they "
+                        "are listed above the table)")
     args = p.parse_args(argv)
     if not 0.0 < args.alpha < 1.0:
         p.error(f"--alpha must be between 0 and 1, not {args.alpha:g}")
@@ -278,13 +393,16 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        base = load(args.baseline)
-        cont = load(args.contender)
+        base_doc, cont_doc = read(args.baseline), read(args.contender)
+        diffs = context_diff(context_of(base_doc), context_of(cont_doc))
+        base = load(args.baseline, base_doc)
+        cont = load(args.contender, cont_doc)
+        check_context(diffs, args)
         rows, lacking = compare(base, cont, args)
     except GateError as e:
         print(f"gate.py: error: {e}", file=sys.stderr)
         return EXIT_ERROR
-    text, regressions = report(rows, lacking, base[2], cont[2], args)
+    text, regressions = report(rows, lacking, base[2], cont[2], args, diffs)
     print(text)
     return EXIT_REGRESSION if regressions else EXIT_PASS
 

@@ -18,20 +18,20 @@ static const struct {
             IPCB_ERRNO(ENOMEM) IPCB_ERRNO(EACCES) IPCB_ERRNO(EFAULT) IPCB_ERRNO(
                 EBUSY) IPCB_ERRNO(EEXIST) IPCB_ERRNO(ENODEV) IPCB_ERRNO(ENOTDIR)
                 IPCB_ERRNO(EISDIR) IPCB_ERRNO(EINVAL) IPCB_ERRNO(ENFILE)
-                    IPCB_ERRNO(EMFILE) IPCB_ERRNO(ENOSPC) IPCB_ERRNO(ESPIPE)
-                        IPCB_ERRNO(EPIPE) IPCB_ERRNO(ERANGE) IPCB_ERRNO(
-                            ENAMETOOLONG) IPCB_ERRNO(ENOSYS) IPCB_ERRNO(EIDRM)
-                            IPCB_ERRNO(ENOMSG) IPCB_ERRNO(EMSGSIZE)
-                                IPCB_ERRNO(ENOBUFS) IPCB_ERRNO(ECONNREFUSED)
-                                    IPCB_ERRNO(ECONNRESET) IPCB_ERRNO(ENOTCONN)
-                                        IPCB_ERRNO(EADDRINUSE) IPCB_ERRNO(
-                                            EADDRNOTAVAIL) IPCB_ERRNO(ETIMEDOUT)
-                                            IPCB_ERRNO(EOVERFLOW) IPCB_ERRNO(
-                                                ENOTSUP) IPCB_ERRNO(EOPNOTSUPP)
-                                                IPCB_ERRNO(ENOTSOCK)
-                                                    IPCB_ERRNO(EPROTONOSUPPORT)
-                                                        IPCB_ERRNO(EAFNOSUPPORT)
-                                                            IPCB_ERRNO(EDEADLK)
+                    IPCB_ERRNO(EMFILE) IPCB_ERRNO(EFBIG) IPCB_ERRNO(ENOSPC)
+                        IPCB_ERRNO(ESPIPE) IPCB_ERRNO(EPIPE) IPCB_ERRNO(
+                            ERANGE) IPCB_ERRNO(ENAMETOOLONG) IPCB_ERRNO(ENOSYS)
+                            IPCB_ERRNO(EIDRM) IPCB_ERRNO(ENOMSG) IPCB_ERRNO(
+                                EMSGSIZE) IPCB_ERRNO(ENOBUFS)
+                                IPCB_ERRNO(ECONNREFUSED) IPCB_ERRNO(ECONNRESET)
+                                    IPCB_ERRNO(ENOTCONN) IPCB_ERRNO(EADDRINUSE)
+                                        IPCB_ERRNO(EADDRNOTAVAIL) IPCB_ERRNO(
+                                            ETIMEDOUT) IPCB_ERRNO(EOVERFLOW)
+                                            IPCB_ERRNO(ENOTSUP) IPCB_ERRNO(
+                                                EOPNOTSUPP) IPCB_ERRNO(ENOTSOCK)
+                                                IPCB_ERRNO(EPROTONOSUPPORT)
+                                                    IPCB_ERRNO(EAFNOSUPPORT)
+                                                        IPCB_ERRNO(EDEADLK)
 #undef IPCB_ERRNO
 };
 

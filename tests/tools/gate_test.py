@@ -18,9 +18,13 @@ repetitions each, beside a ColdStart and two baselines that have none. Its
 times and percentiles are the first five repetitions of base.json; its
 counters are made up in proportion to them, as a run with both processes on
 one CPU reports them.
+
+The contexts of base.json and head.json are alike but for the date and the
+merged files; the context tests change a copy of head.json's.
 """
 
 import copy
+import json
 import os
 import tempfile
 import unittest
@@ -181,6 +185,93 @@ class Gate(Case):
         # are unchanged (the scaling touched times only), so they pass.
         status, _, _ = run_tool("gate.py", self.base, slower, "--metric", "bytes_per_second")
         self.assertEqual(status, 0)
+
+
+class Context(Case):
+    """The gate compares like with like: it reads both runs' contexts."""
+
+    def setUp(self):
+        super().setUp()
+        self.base = fixture("base.json")
+        self.head = load(fixture("head.json"))
+
+    def head_with(self, name="h.json", drop=(), **context):
+        doc = copy.deepcopy(self.head)
+        doc["context"].update(context)
+        for key in drop:
+            del doc["context"][key]
+        return self.write(doc, name)
+
+    def test_a_difference_that_changes_the_measurement_is_an_error(self):
+        cases = {"os": "Darwin", "os_release": "6.1.0-18-amd64", "machine": "arm64",
+                 "cpu_model": "Apple M2", "logical_cpus": "8", "num_cpus": 8,
+                 "ipc_placement": "not pinned", "ipc_thread_class": "SCHED_FIFO 10",
+                 "ipcb_build_type": "Debug", "library_build_type": "release",
+                 "benchmark_library_version": "v1.9.1", "ipc_verify": "full",
+                 "ipc_window": "16"}
+        for key, value in cases.items():
+            with self.subTest(key=key):
+                base = self.base
+                if key not in load(base)["context"]:  # a key older runs lack
+                    doc = load(base)
+                    doc["context"][key] = "v1.8.3"
+                    base = self.write(doc, "b.json")
+                old = json.dumps(str(load(base)["context"][key]))
+                status, out, err = run_tool("gate.py", base, self.head_with(**{key: value}))
+                self.assertEqual((status, out), (2, ""), err)
+                self.assertIn("were not run alike", err)
+                self.assertIn(f"\n  {key}: baseline {old}, contender "
+                              f"{json.dumps(str(value))}\n", err)
+                self.assertIn("pass --allow-context-diff to compare them anyway", err)
+
+    def test_allow_context_diff_compares_and_lists_the_difference(self):
+        head = self.head_with(cpu_model="Apple M2", ipc_verify="full")
+        status, out, err = run_tool("gate.py", self.base, head, "--allow-context-diff")
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("| cpu_model | AMD EPYC | Apple M2 | **differs**: compared anyway "
+                      "(--allow-context-diff) |\n", out)
+        self.assertIn("| ipc_verify | stamps | full | **differs**:", out)
+        self.assertIn("**PASS**: no benchmark of 6", out)
+
+    def test_host_revision_and_the_like_are_shown_never_fatal(self):
+        head = self.head_with(host_name="runner-7", ipcb_git_revision="7e8cd0a",
+                              ipcb_version="0.2.0", ipc_timeout_ns="5000000000",
+                              os_version="#2 SMP", ipcb_percentile_clock="clock_gettime")
+        status, out, err = run_tool("gate.py", self.base, head)
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("| host_name | vm | runner-7 | for information |\n", out)
+        self.assertIn("| ipcb_git_revision | a8c9c57-dirty | 7e8cd0a | for information |",
+                      out)
+        for key in ("ipcb_version", "ipc_timeout_ns", "os_version", "ipcb_percentile_clock"):
+            self.assertIn(f"| {key} |", out)
+        self.assertIn("**PASS**: no benchmark of 6", out)
+        # A regression still fails beside them, with exit status 1.
+        slower = scaled(load(head), 1.25)
+        status, out, _ = run_tool("gate.py", self.base, self.write(slower, "s.json"))
+        self.assertEqual(status, 1)
+        self.assertIn("| host_name | vm | runner-7 | for information |", out)
+
+    def test_a_key_one_run_lacks_is_shown_not_fatal(self):
+        # A run recorded before ipc_bench wrote the key cannot say.
+        status, out, err = run_tool("gate.py", self.base,
+                                    self.head_with(drop=("ipc_window", "ipc_placement")))
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("| ipc_window | 64 |  | not recorded in one run |", out)
+        self.assertIn("| ipc_placement | client=0 peer=0 |  | not recorded in one run |", out)
+        # Beside a fatal one, the error names it apart.
+        status, _, err = run_tool("gate.py", self.base,
+                                  self.head_with(drop=("ipc_window",), host_name="x",
+                                                 machine="arm64"))
+        self.assertEqual(status, 2)
+        self.assertIn("  machine: baseline \"x86_64\", contender \"arm64\"\n", err)
+        self.assertNotIn("  ipc_window:", err)
+        self.assertIn("(also different, which alone would not stop the gate: "
+                      "ipc_window (one run only), host_name)", err)
+
+    def test_runs_alike_have_no_context_section(self):
+        status, out, _ = run_tool("gate.py", self.base, fixture("head.json"))
+        self.assertEqual(status, 0)
+        self.assertNotIn("Context that differs", out)
 
 
 def changed(doc, field, fn, prefix=""):
