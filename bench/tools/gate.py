@@ -19,11 +19,11 @@ and the baselines have no cost counters, and a platform leaves out those it
 cannot read.
 
 The two runs must have been made alike: the gate reads both contexts and
-lists the keys that differ. A different machine, OS, kernel, CPU, placement,
-thread class, build type, library version, --ipc_verify or --ipc_window
-makes the comparison meaningless, and the gate stops there unless
---allow-context-diff is given; a different host name or git revision (CI
-runners of one image, base and head) is only shown.
+lists the keys that differ (gate_context.py). A different machine, OS,
+kernel, CPU, placement, thread class, build type, library version,
+--ipc_verify or --ipc_window makes the comparison meaningless, and the gate
+stops there unless --allow-context-diff is given; a different host name or
+git revision (CI runners of one image, base and head) is only shown.
 
 Exit status: 0 pass, 1 regression, 2 the gate cannot decide (bad input, runs
 made under different conditions, too few repetitions for the test to ever
@@ -41,8 +41,9 @@ import statistics
 import sys
 
 # python3 -P, -I and PYTHONSAFEPATH leave the script's own folder off
-# sys.path, and stats.py lives there.
+# sys.path, and stats.py and gate_context.py live there.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gate_context  # noqa: E402
 import stats  # noqa: E402
 
 EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
@@ -59,38 +60,6 @@ ZERO_FLOOR = 0.01
 # Numeric fields of an entry that describe the run, not what it measured.
 BOOKKEEPING = ("family_index", "per_family_instance_index", "repetitions",
                "repetition_index", "threads", "iterations")
-
-
-# Context keys (Google Benchmark's and ipc_bench's) that must be equal for
-# the two runs to measure the same thing:
-FATAL_CONTEXT = (
-    # Another OS, kernel release, architecture or CPU is another measurement:
-    # the kernel decides the cost of every system call and wake-up, the CPU
-    # model its caches and clock, and the count whether two processes can run
-    # at once (a spinning transport on one CPU waits for the scheduler).
-    "os", "os_release", "machine", "cpu_model", "logical_cpus", "num_cpus",
-    # Both processes on one CPU or on two: on one a wake-up is a context
-    # switch, on two an interrupt to the other CPU, tens of microseconds on a
-    # virtual machine; a round trip differs by up to 10x between the two.
-    "ipc_placement",
-    # The scheduling class or QoS decides how soon a woken side runs and, on
-    # macOS, whether it runs on a performance or an efficiency core.
-    "ipc_thread_class",
-    # A Debug build of ipc_bench, or another build or version of Google
-    # Benchmark, changes the code around and inside the timed loop.
-    "ipcb_build_type", "library_build_type", "benchmark_library_version",
-    # --ipc_verify=full reads every byte a round trip moves, and --ipc_window
-    # is how many messages Stream keeps in flight: each is another workload.
-    "ipc_verify", "ipc_window",
-)
-# Keys that are shown when they differ but never stop the gate: the same
-# machine image has a new host name on each CI runner, base and head differ
-# in revision (and maybe version) by design, the timeout is a watchdog that a
-# passing run never reaches, and the OS's build string, distribution, libc
-# and the percentile clock follow from the keys above or time nothing the
-# gate compares.
-INFO_CONTEXT = ("host_name", "ipcb_git_revision", "ipcb_version", "os_version",
-                "os_distribution", "libc", "ipc_timeout_ns", "ipcb_percentile_clock")
 
 
 class GateError(Exception):
@@ -160,58 +129,11 @@ def metric_value(entry, metric, path):
 # --- Like with like.
 
 
-def context_diff(base_ctx, cont_ctx):
-    """[(key, baseline value, contender value, fatal)] for the keys of
-    FATAL_CONTEXT and INFO_CONTEXT that differ; None for a key a run lacks.
-    A key one run lacks is never fatal: a run recorded before ipc_bench
-    wrote that key cannot say."""
-    out = []
-    for key in FATAL_CONTEXT + INFO_CONTEXT:
-        a, b = base_ctx.get(key), cont_ctx.get(key)
-        if a is None and b is None or str(a) == str(b):
-            continue
-        fatal = key in FATAL_CONTEXT and a is not None and b is not None
-        out.append((key, a, b, fatal))
-    return out
-
-
-def fmt_context(v):
-    return "(absent)" if v is None else json.dumps(str(v), ensure_ascii=False)
-
-
 def check_context(diffs, args):
-    fatal = [d for d in diffs if d[3]]
-    if not fatal or args.allow_context_diff:
-        return
-    lines = [f"  {key}: baseline {fmt_context(a)}, contender {fmt_context(b)}"
-             for key, a, b, _ in fatal]
-    info = [key + (" (one run only)" if a is None or b is None else "")
-            for key, a, b, f in diffs if not f]
-    if info:
-        lines.append("  (also different, which alone would not stop the gate: " +
-                     ", ".join(info) + ")")
-    raise GateError(
-        f"{args.baseline} and {args.contender} were not run alike, so their "
-        f"benchmarks do not compare:\n" + "\n".join(lines) +
-        "\nRun both on the same machine with the same flags and build type, or "
-        "pass --allow-context-diff to compare them anyway.")
-
-
-def context_report(diffs, args):
-    if not diffs:
-        return []
-    out = ["Context that differs between the runs:", "",
-           "| context | baseline | contender | |", "|---|---|---|---|"]
-    for key, a, b, fatal in diffs:
-        if fatal:
-            note = "**differs**: compared anyway (--allow-context-diff)"
-        elif a is None or b is None:
-            note = "not recorded in one run"
-        else:
-            note = "for information"
-        out.append(f"| {key} | {'' if a is None else a} | {'' if b is None else b} "
-                   f"| {note} |")
-    return out + [""]
+    if not args.allow_context_diff:
+        why = gate_context.refusal(diffs, args.baseline, args.contender)
+        if why:
+            raise GateError(why)
 
 
 # --- The comparison.
@@ -324,7 +246,7 @@ def report(rows, lacking, base_order, cont_order, args, diffs=()):
            f"Baseline `{os.path.basename(args.baseline)}`, contender "
            f"`{os.path.basename(args.contender)}`; change of the medians, "
            f"two-sided Mann-Whitney U p-value.", "",
-           *context_report(diffs, args),
+           *gate_context.report(diffs),
            "| benchmark | baseline | contender | change | p-value | repetitions | verdict |",
            "|---|---:|---:|---:|---:|---:|---|"]
     regressions = 0
@@ -394,7 +316,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         base_doc, cont_doc = read(args.baseline), read(args.contender)
-        diffs = context_diff(context_of(base_doc), context_of(cont_doc))
+        diffs = gate_context.context_diff(context_of(base_doc), context_of(cont_doc))
         base = load(args.baseline, base_doc)
         cont = load(args.contender, cont_doc)
         check_context(diffs, args)
