@@ -39,7 +39,8 @@ int RunBenchmarks(int argc, char **argv, const ipcb::Flags &flags) {
   std::string error;
   std::list<std::string> storage;
   std::vector<char *> args = ipcb::AdaptBenchmarkFilter(argc, argv, &storage);
-  if (!ipcb::AdaptMinTime(&args, &storage, &error))
+  if (!ipcb::CheckOutputFlags(args, &error) ||
+      !ipcb::AdaptMinTime(&args, &storage, &error))
     return Refuse(error);
   argc = static_cast<int>(args.size()) - 1;
   benchmark::Initialize(&argc, args.data());

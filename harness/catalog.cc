@@ -106,7 +106,7 @@ const char *ClosestElsewhere(const char *transport) {
 }
 
 bool BenchmarkFilter::Matches(const std::string &name) const {
-  return std::regex_search(name, regex) != negative;
+  return (regexec(regex.get(), name.c_str(), 0, nullptr, 0) == 0) != negative;
 }
 
 bool CompileFilter(const std::string &spec, BenchmarkFilter *filter,
@@ -117,15 +117,22 @@ bool CompileFilter(const std::string &spec, BenchmarkFilter *filter,
     text.erase(0, 1);
   if (text.empty() || text == "all")
     text = ".";
-  try {
-    filter->regex = std::regex(text, std::regex::extended);
-  } catch (const std::regex_error &e) {
+  regex_t *compiled = new regex_t;
+  int rc = regcomp(compiled, text.c_str(), REG_EXTENDED | REG_NOSUB);
+  if (rc != 0) {
+    char why[256];
+    regerror(rc, compiled, why, sizeof why);
+    delete compiled;
     *error = "--benchmark_filter: '" + FilterAsGiven(spec) +
-             "' is no regular expression (" + e.what() +
+             "' is no regular expression (" + why +
              "); accepted: an extended regular expression, " +
              "'-' before it for the benchmarks it does not match";
     return false;
   }
+  filter->regex = std::shared_ptr<regex_t>(compiled, [](regex_t *r) {
+    regfree(r);
+    delete r;
+  });
   return true;
 }
 

@@ -3,7 +3,9 @@
 #ifndef IPCB_HARNESS_CATALOG_H
 #define IPCB_HARNESS_CATALOG_H
 
-#include <regex>
+#include <regex.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,9 +35,11 @@ unsigned ThisPlatform();
 const char *ClosestElsewhere(const char *transport);
 
 // Google Benchmark's filter as it matches: a leading '-' negates, "" and
-// "all" match everything. Extended syntax, as its std::regex build compiles.
+// "all" match everything. POSIX extended syntax, which is what Google
+// Benchmark compiles (std::regex::extended, or regcomp with REG_EXTENDED);
+// regcomp here, since gcc 12 warns inside libstdc++'s std::regex at -O1.
 struct BenchmarkFilter {
-  std::regex regex;
+  std::shared_ptr<regex_t> regex;
   bool negative = false;
   bool Matches(const std::string &name) const;
 };

@@ -48,6 +48,11 @@ std::vector<char *> AdaptBenchmarkFilter(int argc, char **argv,
 // "100x" iterations from 1.8 on. False with a message naming the flag and
 // what is accepted where neither spelling is valid. `args` is NULL-
 // terminated; `storage` owns the rewritten strings.
+// Checks Google Benchmark's output flags (formats, time unit, colour, the
+// --benchmark_out file), whose own checks exit with 0 or 1: false with a
+// message naming the flag and what is accepted.
+bool CheckOutputFlags(const std::vector<char *> &args, std::string *error);
+
 bool AdaptMinTime(std::vector<char *> *args, std::list<std::string> *storage,
                   std::string *error);
 

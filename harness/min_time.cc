@@ -91,6 +91,14 @@ bool AdaptMinTime(std::vector<char *> *args, std::list<std::string> *storage,
   // is rewritten too: each peer is this executable, and 1.7 complains of a
   // suffix at every start.
   const char *env = getenv("BENCHMARK_MIN_TIME");
+  if (!given && env && !*env) {
+    // Empty counts as unset, but Google Benchmark read it as 0 s: its
+    // default (0.5 s in every release) is passed back.
+    storage->push_back(std::string(kFlag) + (kTakesSuffix ? "0.5s" : "0.5"));
+    args->insert(args->end() - 1, &storage->back()[0]);
+    unsetenv("BENCHMARK_MIN_TIME");
+    return true;
+  }
   if (!given && env && *env) {
     if (!Rewrite(env, "BENCHMARK_MIN_TIME", &value, error))
       return false;

@@ -108,3 +108,22 @@ foreach(value 0.01ms -1 s "")
 endforeach()
 expect(2 ARGS ${CMAKE_COMMAND} -E env BENCHMARK_MIN_TIME=soon "${BENCH}"
        STDERR "BENCHMARK_MIN_TIME: 'soon': not a duration")
+
+# Google Benchmark's own checks of its output flags would exit 0 or 1;
+# ipc_bench refuses them first, as bad input.
+expect(2 ARGS "${BENCH}" --benchmark_format=JSON
+       STDERR "--benchmark_format: 'JSON' is not one of console, json, csv")
+expect(2 ARGS "${BENCH}" --benchmark_out_format=xml
+       STDERR "--benchmark_out_format: 'xml' is not one of")
+expect(2 ARGS "${BENCH}" --benchmark_color=
+       STDERR "--benchmark_color: empty")
+expect(2 ARGS "${BENCH}" --benchmark_out=/nonexistent-ipcb-dir/r.json
+       STDERR "--benchmark_out: cannot write '/nonexistent-ipcb-dir/r.json'")
+# An empty BENCHMARK_MIN_TIME counts as unset: the default minimum time,
+# not 0 s (which would run a benchmark once).
+expect(0 ARGS ${CMAKE_COMMAND} -E env BENCHMARK_MIN_TIME= "${BENCH}"
+       --benchmark_filter=Baseline/PercentileClock --benchmark_format=json)
+string(JSON iterations GET "${out}" benchmarks 0 iterations)
+if(iterations LESS 1000)
+  message(FATAL_ERROR "an empty BENCHMARK_MIN_TIME ran ${iterations} iterations")
+endif()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build two revisions of ipc_bench, run them in turns and gate the change.
 
-    compare_builds.py BASE HEAD [--rounds 9] [--filter RE] [--sizes 12,64KiB]
+    compare_builds.py BASE HEAD [--rounds 10] [--filter RE] [--sizes 12,64KiB]
                       [--min-time 0.1] [--work DIR] [--threshold T] [--alpha A]
                       [--metric M] [--allow-context-diff] [--dry-run]
 
@@ -34,7 +34,7 @@ REPO = os.path.dirname(os.path.dirname(TOOLS))
 EXIT_ERROR = 2
 SIDES = ("base", "head")
 # Copying, shared-memory and socket transports at a small and a large size:
-# about a minute at nine rounds. ShmSpin is left out: on one CPU its two
+# about a minute at ten rounds. ShmSpin is left out: on one CPU its two
 # busy-waiting sides take turns by the scheduler's time slice, which
 # measures the slice, not the transport.
 DEFAULT_FILTER = r"^(PingPong/(Pipe|PosixShm|UnixStream)|Stream/(Pipe|PosixShm))/"
@@ -55,20 +55,43 @@ def git(repo, *args):
         raise Failure("git is not installed; it is needed to check out revisions")
 
 
+def revision(spec, repo):
+    p = git(repo, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
 def resolve(spec, repo):
     """A side: {"spec", "binary"} for a build folder, {"spec", "commit"} else."""
-    if os.path.isdir(spec):
-        binary = os.path.join(os.path.abspath(spec), BINARY)
-        if not os.access(binary, os.X_OK):
-            raise Failure(f"{spec}: no {BINARY} in this folder (give a build folder "
-                          f"such as build/release, or a git revision)")
+    binary = os.path.join(os.path.abspath(spec), BINARY)
+    if os.path.isdir(spec) and os.access(binary, os.X_OK):
         return {"spec": spec, "binary": binary}
-    p = git(repo, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
-    if p.returncode != 0:
-        raise Failure(f"{spec}: neither a git revision of {repo} nor a folder "
-                      f"(give a commit, branch or tag, or a build folder that "
-                      f"holds {BINARY})")
-    return {"spec": spec, "commit": p.stdout.strip()}
+    # A folder without the binary may still be a revision's name: "main" run
+    # from the folder that holds a checkout called main.
+    commit = revision(spec, repo)
+    if commit:
+        return {"spec": spec, "commit": commit}
+    if os.path.isdir(spec):
+        raise Failure(f"{spec}: no {BINARY} in this folder and no git revision of "
+                      f"{repo} (give a build folder such as build/release, or a "
+                      f"git revision)")
+    raise Failure(f"{spec}: neither a git revision of {repo} nor a folder "
+                  f"(give a commit, branch or tag, or a build folder that "
+                  f"holds {BINARY})")
+
+
+def warn_uncommitted(sides, repo):
+    """A revision that is the checkout's HEAD is built as committed."""
+    head = revision("HEAD", repo)
+    at_head = [info["spec"] for info in sides.values() if head and info.get("commit") == head]
+    if not at_head:
+        return
+    p = git(repo, "status", "--porcelain", "-uno")
+    if p.returncode == 0 and p.stdout.strip():
+        print(f"compare_builds.py: warning: {', '.join(dict.fromkeys(at_head))}: "
+              f"the commit checked out in {repo}, which has uncommitted changes; "
+              f"they are not measured, only what is committed is built. To measure "
+              f"work in progress, give its build folder (such as build/release) "
+              f"instead of a revision.", file=sys.stderr, flush=True)
 
 
 def fmt(seconds):
@@ -199,8 +222,14 @@ def merge_and_gate(paths, args):
     if args.allow_context_diff:
         gate.append("--allow-context-diff")
     p = tool("gate.py", *gate)
+    report = p.stdout
+    if p.returncode == EXIT_ERROR:
+        # The job summary shows report.md alone: without the reason an
+        # undecided gate would leave it blank.
+        report += (f"**NO VERDICT**: gate.py could not decide (exit status "
+                   f"{EXIT_ERROR}):\n\n```\n{p.stderr.strip()}\n```\n")
     with open(os.path.join(args.work, "report.md"), "w", encoding="utf-8") as f:
-        f.write(p.stdout)
+        f.write(report)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
     return p.returncode
@@ -225,6 +254,7 @@ def plan(sides, args):
 
 def compare(args):
     sides = {side: resolve(spec, args.repo) for side, spec in zip(SIDES, (args.base, args.head))}
+    warn_uncommitted(sides, args.repo)
     args.work = os.path.abspath(args.work or os.path.join(args.repo, ".compare"))
     if args.dry_run:
         return plan(sides, args)
@@ -259,8 +289,9 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("base", help="git revision or build folder holding bench/ipc_bench")
     p.add_argument("head", help="git revision or build folder holding bench/ipc_bench")
-    p.add_argument("--rounds", type=positive(int), default=9,
-                   help="turns of each side, one repetition each (default 9)")
+    p.add_argument("--rounds", type=positive(int), default=10,
+                   help="turns of each side, one repetition each (default 10, "
+                        "even so that each side goes first equally often)")
     p.add_argument("--filter", default=DEFAULT_FILTER,
                    help=f"--benchmark_filter (default {DEFAULT_FILTER})")
     p.add_argument("--sizes", default=DEFAULT_SIZES,

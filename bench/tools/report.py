@@ -217,10 +217,18 @@ def command(doc, out_name):
     else:
         notes.append("no ipcb_git_revision in the context: the revision is unknown")
     build = ctx.get("ipcb_build_type", "Release")
-    preset = {"Release": "release", "Debug": "debug"}.get(build, "asan")
+    preset = {"Release": "release", "Debug": "debug", "RelWithDebInfo": "asan"}.get(build)
     if build == "RelWithDebInfo":
         notes.append("build type RelWithDebInfo is that of the asan and tsan presets; the "
                      "context does not say which sanitizer")
+    elif preset is None:
+        # A build type no preset has (MinSizeRel, or none) came from a
+        # configure by hand; a sanitizer would only add its own cost.
+        preset = "release"
+        exactly = (f"; configuring by hand with -DCMAKE_BUILD_TYPE={build} rebuilds it "
+                   "exactly" if build else "")
+        notes.append(f"build type {build or '(empty)'} is that of no preset: the commands "
+                     f"use the release preset, the nearest{exactly}")
     lines.append(f"cmake --preset {preset} && cmake --build --preset {preset}")
     names, sizes = entry_names(doc)
     args = [f"./build/{preset}/bench/ipc_bench", f"--benchmark_filter={pattern(ctx, names)}"]

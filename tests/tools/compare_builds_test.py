@@ -67,9 +67,9 @@ class Case(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def compare(self, *args):
+    def compare(self, *args, cwd=None):
         p = subprocess.run([sys.executable, SCRIPT, *args, f"--work={self.work}"],
-                           capture_output=True, text=True, timeout=240)
+                           capture_output=True, text=True, timeout=240, cwd=cwd)
         return p.returncode, p.stdout, p.stderr
 
     def folder(self, name, target=None):
@@ -86,6 +86,16 @@ class Case(unittest.TestCase):
                                    context=context or {}))
         os.chmod(path, 0o755)
         return path
+
+    def report(self):
+        with open(os.path.join(self.work, "report.md"), encoding="utf-8") as f:
+            return f.read()
+
+    def assert_no_verdict(self, reason):
+        # The job summary shows report.md alone, so the reason must be in it.
+        report = self.report()
+        self.assertIn("**NO VERDICT**", report)
+        self.assertIn(reason, report)
 
     def order(self, text):
         return [(int(i), side) for i, _, side in ROUND.findall(text)]
@@ -135,21 +145,26 @@ class Folders(Case):
                                         "--alpha=0.01")
         self.assertEqual(status, 2, out + err)
         self.assertIn("alpha", err)
+        self.assert_no_verdict("alpha")
         # A metric no benchmark has: the gate cannot decide.
         status, out, err = self.compare(self.folder("c"), self.folder("d"), *TINY,
                                         "--metric=no_such_counter")
         self.assertEqual(status, 2, out + err)
         self.assertIn("no_such_counter", err)
+        self.assert_no_verdict("gate.py: error:")
+        self.assert_no_verdict("no_such_counter")
 
     def test_allow_context_diff_reaches_the_gate(self):
         other = self.altered("window.py", 1, {"ipc_window": "7"})
         status, out, err = self.compare(self.folder("a"), self.folder("b", other), *TINY)
         self.assertEqual(status, 2, out + err)
         self.assertIn("not run alike", err)
+        self.assert_no_verdict("not run alike")
         status, out, err = self.compare(self.folder("c"), self.folder("d", other), *TINY,
                                         "--allow-context-diff")
         self.assertEqual(status, 0, out + err)
         self.assertIn("compared anyway", out)
+        self.assertNotIn("NO VERDICT", self.report())
 
     def test_dry_run_prints_the_plan_in_abba_order(self):
         status, out, err = self.compare(self.folder("a"), self.folder("b"), "--dry-run",
@@ -227,6 +242,40 @@ class Revisions(Case):
         self.assert_cleaned()
         with open(os.path.join(self.work, "build-base.log"), encoding="utf-8") as f:
             self.assertIn("$ sh -c 'mkdir -p build/release/bench", f.read())
+
+    def test_folder_without_binary_named_like_a_revision_is_the_revision(self):
+        # Run from a folder that holds one called like the branch (a checkout
+        # named main, say): the folder has no binary, so the name is the branch.
+        git(self.repo, "branch", "feature", "HEAD~1")
+        os.makedirs(os.path.join(self.tmp, "feature"))
+        status, out, err = self.compare("feature", "HEAD", f"--repo={self.repo}",
+                                        "--dry-run", cwd=self.tmp)
+        self.assertEqual(status, 0, err)
+        self.assertRegex(out, r"^base: feature: build [0-9a-f]{12} in ", out)
+        # A folder without the binary that is no revision stays an error.
+        os.makedirs(os.path.join(self.tmp, "nothing"))
+        status, _, err = self.compare("nothing", "HEAD", f"--repo={self.repo}",
+                                      "--dry-run", cwd=self.tmp)
+        self.assertEqual(status, 2)
+        self.assertIn("nothing: no bench/ipc_bench in this folder", err)
+
+    def test_uncommitted_changes_at_head_are_warned_of(self):
+        def warned(*sides):
+            status, _, err = self.compare(*sides, f"--repo={self.repo}", "--dry-run")
+            self.assertEqual(status, 0, err)
+            return "uncommitted changes" in err and "build folder" in err
+        # Clean, and an untracked file (which no build sees) is no change.
+        with open(os.path.join(self.repo, "untracked.txt"), "w", encoding="utf-8") as f:
+            f.write("x\n")
+        self.assertFalse(warned("HEAD~1", "HEAD"))
+        with open(os.path.join(self.repo, "rev.txt"), "a", encoding="utf-8") as f:
+            f.write("work in progress\n")
+        self.assertTrue(warned("HEAD~1", "HEAD"))
+        # Any name of HEAD's commit, on either side; other commits are as
+        # committed, so no warning.
+        git(self.repo, "branch", "tip")
+        self.assertTrue(warned("tip", "HEAD~1"))
+        self.assertFalse(warned("HEAD~1", "HEAD~1"))
 
     def test_bad_revision(self):
         status, _, err = self.compare("HEAD", "no-such-branch", f"--repo={self.repo}")

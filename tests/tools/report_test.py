@@ -161,6 +161,19 @@ class Report(unittest.TestCase):
                       "--benchmark_repetitions=9", "uncommitted changes", "merged by merge.py"):
             self.assertIn(words, text)
 
+    def test_how_to_reproduce_a_build_type_no_preset_has(self):
+        doc = load(fixture("report-small.json"))
+        for build, note in (("MinSizeRel", "-DCMAKE_BUILD_TYPE=MinSizeRel"), ("", "(empty)")):
+            doc["context"]["ipcb_build_type"] = build
+            run = os.path.join(self.tmp.name, f"build-{build or 'empty'}.json")
+            save(doc, run)
+            text = self.commands(run)
+            self.assertIn("cmake --preset release && cmake --build --preset release\n"
+                          "./build/release/bench/ipc_bench", text)
+            self.assertNotIn("asan", text)
+            self.assertIn(f"build type {build or '(empty)'} is that of no preset", text)
+            self.assertIn(note, text)
+
     def test_the_page_is_self_contained(self):
         text = self.page(fixture("costs.json"), fixture("head.json"))
         for needle in ("<script", "<link", "<img", "@import", "url(http", "<iframe"):
